@@ -1,0 +1,152 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .choices import Channel, RobotKind, Status
+
+
+class Robot(models.Model):
+    """A DingTalk or WeCom group robot: a webhook that posts messages into one chat group."""
+
+    name = models.CharField(_("name"), max_length=100)
+    kind = models.CharField(_("kind"), max_length=16, choices=RobotKind.choices)
+    url = models.URLField(
+        _("webhook address"),
+        max_length=500,
+        help_text=_("The robot's webhook address, with its access token."),
+    )
+    secret = models.CharField(
+        _("signing secret"),
+        max_length=200,
+        blank=True,
+        help_text=_("DingTalk only: the secret of the robot's signature (加签) security setting."),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    centre = models.ForeignKey(
+        "accounts.SupportCentre",
+        verbose_name=_("support centre"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="robots",
+        help_text=_("The centre whose group the robot posts to, if any."),
+    )
+    team = models.ForeignKey(
+        "accounts.Team",
+        verbose_name=_("team"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="robots",
+        help_text=_("The team whose group the robot posts to, if any."),
+    )
+
+    class Meta:
+        verbose_name = _("group robot")
+        verbose_name_plural = _("group robots")
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class NotificationQuerySet(models.QuerySet):
+    def inbox(self, user):
+        """The in-app notifications of `user`, newest first."""
+        return self.filter(recipient=user, channel=Channel.IN_APP).order_by("-created_at", "-pk")
+
+    def unread(self):
+        return self.filter(channel=Channel.IN_APP, read_at__isnull=True)
+
+    def pending(self):
+        return self.filter(status=Status.PENDING)
+
+
+class Notification(models.Model):
+    """
+    One message in the outbox: to one user on one channel, or to one group robot.
+
+    Rows are written in the transaction of the change that caused them and delivered after it
+    commits; in-app rows are sent as soon as they are written.
+    """
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("recipient"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notifications",
+        # The (recipient, read_at) index below serves every lookup by recipient.
+        db_index=False,
+    )
+    robot = models.ForeignKey(
+        Robot,
+        verbose_name=_("group robot"),
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="notifications",
+    )
+    channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
+    status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
+    kind = models.CharField(
+        _("kind"), max_length=100, help_text=_("What the message is about, e.g. ticket.assigned.")
+    )
+    subject = models.CharField(_("subject"), max_length=200)
+    body = models.TextField(_("body"), blank=True)
+    url = models.CharField(_("link"), max_length=500, blank=True, help_text=_("A path inside the site."))
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(_("delivery attempts"), default=0)
+    next_attempt_at = models.DateTimeField(
+        _("next attempt at"),
+        null=True,
+        blank=True,
+        help_text=_("A pending message is not tried again before this time."),
+    )
+    last_error = models.TextField(_("last error"), blank=True)
+    dedupe_key = models.CharField(
+        _("deduplication key"),
+        max_length=200,
+        blank=True,
+        help_text=_("A message with the same key is queued only once."),
+    )
+
+    objects = NotificationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            # The delivery sweep reads only pending rows, oldest first.
+            models.Index(
+                fields=["created_at"],
+                condition=Q(status=Status.PENDING),
+                name="notification_pending_idx",
+            ),
+            models.Index(fields=["recipient", "read_at"], name="notification_unread_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dedupe_key"],
+                condition=~Q(dedupe_key=""),
+                name="notification_unique_dedupe_key",
+            ),
+            models.CheckConstraint(
+                condition=Q(channel=Channel.WEBHOOK, robot__isnull=False)
+                | (~Q(channel=Channel.WEBHOOK) & Q(recipient__isnull=False)),
+                name="notification_has_an_addressee",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.get_channel_display()} · {self.recipient or self.robot} · {self.subject}"
+
+    @property
+    def is_read(self) -> bool:
+        return self.read_at is not None

@@ -1,0 +1,383 @@
+"""
+The notification outbox: messages are written in the caller's transaction and delivered after it.
+
+In-app messages are visible at once. E-mail and group-robot messages are handed to a Celery task
+when the transaction commits; if the broker is down they stay pending and the beat sweep
+(`deliver_pending`) sends them later. Nothing here makes the caller's request fail because a
+message could not be delivered.
+"""
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import smtplib
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Iterable
+from datetime import timedelta
+from functools import partial
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import F, Q
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from django.utils.text import Truncator
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+
+from .choices import Channel, RobotKind, Status
+from .models import Notification, Robot
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+WEBHOOK_TIMEOUT = 10  # seconds
+# The sweep leaves rows this young to the task they were just handed to.
+SWEEP_GRACE = timedelta(seconds=30)
+# A claimed row is left to the worker sending it for this long before anyone may try again.
+CLAIM_LEASE = timedelta(minutes=5)
+# WeCom refuses markdown over 4,096 bytes; 1,000 Chinese characters stay well below.
+ROBOT_BODY_LIMIT = 1000
+SUBJECT_LENGTH = Notification._meta.get_field("subject").max_length
+DEDUPE_KEY_LENGTH = Notification._meta.get_field("dedupe_key").max_length
+
+# Full-width look-alikes: user text keeps its meaning but can form no link, image or tag.
+# "&" too: a renderer that decodes character references (&#91;) before parsing would rebuild a link.
+_MARKDOWN_INERT = str.maketrans({"[": "［", "]": "］", "(": "（", ")": "）", "<": "＜", ">": "＞", "&": "＆"})
+
+
+class DeliveryFailed(Exception):
+    """A delivery attempt failed; `final` when the message will not be tried again."""
+
+    def __init__(self, message: str, *, final: bool = False):
+        super().__init__(message)
+        self.final = final
+
+
+# Queueing
+
+
+@transaction.atomic
+def queue(
+    recipients: User | Iterable[User],
+    *,
+    kind: str,
+    subject: str,
+    body: str,
+    url: str = "",
+    channels: Iterable[str] = (Channel.IN_APP, Channel.EMAIL),
+    dedupe_key: str = "",
+) -> list[Notification]:
+    """
+    Write one message per recipient and channel in the caller's transaction.
+
+    Inactive users, repeated recipients and e-mail to users without an address are skipped. With
+    a `dedupe_key`, a message already queued under that key (per recipient and channel) is
+    skipped too, so calling twice queues once. Returns the rows written.
+    """
+    channels = list(dict.fromkeys(channels))
+    if Channel.WEBHOOK in channels:
+        raise ValueError("Group robots are reached through queue_robot().")
+    if isinstance(recipients, User):
+        recipients = [recipients]
+    now = timezone.now()
+    rows, seen = [], set()
+    for recipient in recipients:
+        if recipient is None or recipient.pk in seen or not recipient.is_active:
+            continue
+        seen.add(recipient.pk)
+        for channel in channels:
+            if channel == Channel.EMAIL and not recipient.email:
+                continue
+            row = _message(kind, subject, body, url, _suffixed(dedupe_key, recipient.pk, channel))
+            row.recipient, row.channel = recipient, channel
+            if channel == Channel.IN_APP:
+                row.status, row.sent_at = Status.SENT, now
+            rows.append(row)
+    return _write(rows)
+
+
+@transaction.atomic
+def queue_robot(
+    robots: Robot | Iterable[Robot],
+    *,
+    kind: str,
+    subject: str,
+    body: str,
+    url: str = "",
+    dedupe_key: str = "",
+) -> list[Notification]:
+    """Write one message per active group robot in the caller's transaction; see `queue`."""
+    if isinstance(robots, Robot):
+        robots = [robots]
+    rows, seen = [], set()
+    for robot in robots:
+        if robot is None or robot.pk in seen or not robot.is_active:
+            continue
+        seen.add(robot.pk)
+        row = _message(kind, subject, body, url, _suffixed(dedupe_key, "robot", robot.pk))
+        row.robot, row.channel = robot, Channel.WEBHOOK
+        rows.append(row)
+    return _write(rows)
+
+
+def _message(kind, subject, body, url, dedupe_key) -> Notification:
+    # A subject is one line: e-mail headers refuse line breaks.
+    subject = Truncator(" ".join(str(subject).split())).chars(SUBJECT_LENGTH)
+    return Notification(kind=kind, subject=subject, body=str(body), url=url, dedupe_key=dedupe_key)
+
+
+def _suffixed(key: str, *parts) -> str:
+    """The caller's key made unique per recipient and channel, hashed if it grows too long."""
+    if not key:
+        return ""
+    suffixed = ":".join([key, *map(str, parts)])
+    if len(suffixed) <= DEDUPE_KEY_LENGTH:
+        return suffixed
+    digest = hashlib.sha256(suffixed.encode()).hexdigest()
+    return f"{suffixed[: DEDUPE_KEY_LENGTH - len(digest) - 1]}:{digest}"
+
+
+def _write(rows: list[Notification]) -> list[Notification]:
+    """Insert the rows, skipping keys already queued; after commit, hand over what to send."""
+    plain = [row for row in rows if not row.dedupe_key]
+    Notification.objects.bulk_create(plain)
+    keyed = [row for row in rows if row.dedupe_key]
+    stored = {}
+    if keyed:
+        keys = [row.dedupe_key for row in keyed]
+        known = set(Notification.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", flat=True))
+        fresh = [row for row in keyed if row.dedupe_key not in known]
+        # Another transaction may queue the same key meanwhile: the unique constraint decides.
+        Notification.objects.bulk_create(fresh, ignore_conflicts=True)
+        fresh_keys = [row.dedupe_key for row in fresh]
+        stored = {row.dedupe_key: row for row in Notification.objects.filter(dedupe_key__in=fresh_keys)}
+    written = [
+        stored[row.dedupe_key] if row.dedupe_key else row
+        for row in rows
+        if not row.dedupe_key or row.dedupe_key in stored
+    ]
+    to_send = [row.pk for row in written if row.status == Status.PENDING]
+    if to_send:
+        transaction.on_commit(partial(_hand_over, to_send), robust=True)
+    return written
+
+
+def _hand_over(notification_ids: list[int]) -> None:
+    """Give each message to a worker; if the broker is down, the beat sweep sends it later."""
+    # Imported here because the tasks module imports this one.
+    from .tasks import deliver_notification_task
+
+    app = deliver_notification_task.app
+    if app.conf.task_always_eager:
+        for notification_id in notification_ids:
+            _publish(deliver_notification_task, notification_id)
+        return
+    try:
+        # One connection for all, tried once: with the broker down the request must not wait
+        # through kombu's connection retries (seconds per message); the sweep sends them later.
+        with app.connection_for_write() as connection:
+            connection.ensure_connection(max_retries=0)
+            for notification_id in notification_ids:
+                _publish(deliver_notification_task, notification_id, connection=connection)
+    except Exception:
+        logger.warning(
+            "Broker unreachable: %s notifications not handed to a worker; the sweep will send them.",
+            len(notification_ids),
+        )
+
+
+def _publish(task, notification_id: int, **options) -> None:
+    try:
+        task.apply_async((notification_id,), retry=False, **options)
+    except Exception:
+        logger.warning(
+            "Notification %s not handed to a worker; the sweep will send it.", notification_id, exc_info=True
+        )
+
+
+# Delivery
+
+
+def deliver(notification: Notification) -> bool:
+    """
+    Send one pending e-mail or robot message; True if this call sent it.
+
+    The row is claimed with a conditional UPDATE that commits at once, so two workers never both
+    send it and no transaction stays open while a mail server or robot answers. A row that is
+    sent, failed, in-app, or waiting for its next attempt is left alone (False). A failed attempt
+    is recorded on the row and raises `DeliveryFailed`; after MAX_ATTEMPTS the row is failed.
+    """
+    now = timezone.now()
+    claimed = (
+        Notification.objects.pending()
+        .filter(pk=notification.pk)
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .update(attempts=F("attempts") + 1, next_attempt_at=now + CLAIM_LEASE)
+    )
+    if not claimed:
+        return False
+    # Only the delivery fields: the recipient or robot loaded with the row stays cached.
+    notification.refresh_from_db(fields=["status", "attempts", "next_attempt_at", "sent_at"])
+    try:
+        _send(notification)
+    except DeliveryFailed as exc:
+        exc.final = exc.final or notification.attempts >= MAX_ATTEMPTS
+        _record_failure(notification, exc)
+        raise
+    notification.status, notification.sent_at = Status.SENT, timezone.now()
+    notification.next_attempt_at = None
+    notification.save(update_fields=["status", "sent_at", "next_attempt_at"])
+    return True
+
+
+def retry_delay(failures: int) -> int:
+    """Seconds to wait after the n-th failed attempt: 1, 2, 4 … minutes, at most an hour."""
+    return min(60 * 2 ** max(failures - 1, 0), 60 * 60)
+
+
+def _record_failure(notification: Notification, exc: DeliveryFailed) -> None:
+    notification.last_error = str(exc)
+    if exc.final:
+        notification.status, notification.next_attempt_at = Status.FAILED, None
+    else:
+        delay = timedelta(seconds=retry_delay(notification.attempts))
+        notification.next_attempt_at = timezone.now() + delay
+    notification.save(update_fields=["status", "last_error", "next_attempt_at"])
+    logger.warning(
+        "Notification %s, attempt %s: %s%s",
+        notification.pk,
+        notification.attempts,
+        exc,
+        " (given up)" if exc.final else "",
+    )
+
+
+def _send(notification: Notification) -> None:
+    if notification.channel == Channel.EMAIL:
+        _send_email(notification)
+    elif notification.channel == Channel.WEBHOOK:
+        _post_to_robot(notification.robot, robot_payload(notification))
+    else:
+        raise DeliveryFailed(f"Nothing to deliver on channel {notification.channel}.", final=True)
+
+
+def absolute_url(path: str) -> str:
+    """A path inside the site as a full address, on the site's base URL (setting SITE_URL)."""
+    base = getattr(settings, "SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+    return f"{base}/{path.lstrip('/')}"
+
+
+def _send_email(notification: Notification) -> None:
+    recipient = notification.recipient
+    if not recipient.is_active or not recipient.email:
+        raise DeliveryFailed("The recipient is inactive or has no e-mail address.", final=True)
+    parts = [notification.body, absolute_url(notification.url) if notification.url else ""]
+    prefix = f"[{getattr(settings, 'SITE_NAME', 'servicedesk')}] "
+    try:
+        send_mail(
+            subject=prefix + notification.subject,
+            message="\n\n".join(part for part in parts if part),
+            from_email=None,
+            recipient_list=[recipient.email],
+        )
+    except (smtplib.SMTPException, OSError) as exc:
+        raise DeliveryFailed(f"E-mail: {exc}") from exc
+
+
+def escape_markdown(text: str) -> str:
+    """Make user text inert in robot markdown: it can form no link, image or HTML tag."""
+    return str(text).translate(_MARKDOWN_INERT)
+
+
+def robot_payload(notification: Notification) -> dict:
+    """The JSON a DingTalk or WeCom robot accepts for the message, as markdown."""
+    subject = escape_markdown(notification.subject)
+    body = escape_markdown(Truncator(notification.body).chars(ROBOT_BODY_LIMIT))
+    link = ""
+    if notification.url:
+        address = urllib.parse.quote(absolute_url(notification.url), safe=":/?#@!$&'*+,;=%~")
+        link = f"[{escape_markdown(_('Open'))}]({address})"
+    if notification.robot.kind == RobotKind.DINGTALK:
+        text = "\n\n".join(part for part in (f"#### {subject}", body, link) if part)
+        return {"msgtype": "markdown", "markdown": {"title": subject, "text": text}}
+    content = "\n".join(part for part in (f"**{subject}**", body, link) if part)
+    return {"msgtype": "markdown", "markdown": {"content": content}}
+
+
+def dingtalk_signed_url(url: str, secret: str, timestamp_ms: int) -> str:
+    """The robot address with DingTalk's signature: base64 HMAC-SHA256 of "timestamp\\nsecret"."""
+    string_to_sign = f"{timestamp_ms}\n{secret}".encode()
+    digest = hmac.new(secret.encode(), string_to_sign, hashlib.sha256).digest()
+    sign = urllib.parse.quote_plus(base64.b64encode(digest))
+    separator = "&" if "?" in url else "?"
+    return f"{url}{separator}timestamp={timestamp_ms}&sign={sign}"
+
+
+def _post_to_robot(robot: Robot | None, payload: dict) -> None:
+    if robot is None or not robot.is_active:
+        raise DeliveryFailed("The group robot is inactive.", final=True)
+    url = robot.url
+    if urllib.parse.urlsplit(url).scheme not in ("http", "https"):
+        raise DeliveryFailed("The group robot's address is not http(s).", final=True)
+    if robot.kind == RobotKind.DINGTALK and robot.secret:
+        url = dingtalk_signed_url(url, robot.secret, round(time.time() * 1000))
+    request = urllib.request.Request(  # noqa: S310 (the scheme is checked above)
+        url,
+        data=json.dumps(payload, ensure_ascii=False).encode(),
+        headers={"Content-Type": "application/json; charset=utf-8"},
+        method="POST",
+    )
+    # Errors name the robot's kind, never its address: the address holds its access token.
+    try:
+        with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT) as response:  # noqa: S310
+            answer = json.loads(response.read(64 * 1024).decode())
+    except (OSError, ValueError) as exc:
+        raise DeliveryFailed(f"{robot.kind} robot: {exc}") from exc
+    if not isinstance(answer, dict) or answer.get("errcode") != 0:
+        raise DeliveryFailed(f"{robot.kind} robot answered: {json.dumps(answer)[:500]}")
+
+
+def deliver_pending(limit: int = 200) -> int:
+    """
+    The beat sweep: deliver pending messages that are due, oldest first; returns how many
+    were sent. Rows younger than SWEEP_GRACE are left to the task they were just handed to.
+    """
+    now = timezone.now()
+    due = (
+        Notification.objects.pending()
+        .filter(created_at__lte=now - SWEEP_GRACE)
+        .filter(Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        .select_related("recipient", "robot")
+        .order_by("created_at", "pk")[:limit]
+    )
+    sent = 0
+    for notification in due:
+        try:
+            sent += deliver(notification)
+        except DeliveryFailed:
+            continue  # recorded on the row; tried again when it is due
+    return sent
+
+
+# Reading
+
+
+def mark_read(user: User, notification_id: int) -> Notification:
+    """Mark one of the user's in-app notifications read; anyone else's is a 404."""
+    notification = get_object_or_404(Notification, pk=notification_id, recipient=user, channel=Channel.IN_APP)
+    if notification.read_at is None:
+        notification.read_at = timezone.now()
+        notification.save(update_fields=["read_at"])
+    return notification
+
+
+def mark_all_read(user: User) -> int:
+    """Mark all the user's in-app notifications read; returns how many were unread."""
+    return Notification.objects.filter(recipient=user).unread().update(read_at=timezone.now())

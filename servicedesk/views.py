@@ -1,0 +1,23 @@
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
+from django.shortcuts import redirect
+
+from accounts.choices import Role
+
+HOME_BY_ROLE = {
+    Role.AGENT: "tickets:intake",
+    Role.ENGINEER: "tickets:my_work",
+    Role.MANAGER: "accounts:dashboard",
+    Role.ADMIN: "accounts:dashboard",
+    Role.CUSTOMER: "tickets:portal",
+}
+
+
+@login_required
+def home(request):
+    """Send each user to the page their role starts the day on."""
+    return redirect(HOME_BY_ROLE[request.user.role])
+
+
+def healthz(request):
+    return HttpResponse("ok", content_type="text/plain")

@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class TicketsConfig(AppConfig):
+    name = "tickets"
+    verbose_name = _("Tickets")
+
+    def ready(self):
+        from sla import registry
+
+        from .deadlines import PREFIX, TicketEscalation
+
+        registry.register(PREFIX, TicketEscalation())

@@ -1,0 +1,94 @@
+"""The one filter of ticket lists, shared by the list page and the API."""
+
+import django_filters
+from django import forms
+from django.db.models import Q
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from .choices import Kind, Level, Status, Urgency
+from .models import Ticket
+
+
+class UnknownParameter(ValueError):
+    """A query string names a parameter the list does not know, or repeats a single one."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def check_parameters(params, *, known, repeatable=()) -> None:
+    """
+    Raise UnknownParameter unless every key of `params` (a QueryDict) is in `known`, and only
+    the `repeatable` ones are given more than once.
+    """
+    unknown = sorted(key for key in params if key not in known)
+    if unknown:
+        raise UnknownParameter(_("Unknown parameter: %(names)s.") % {"names": ", ".join(unknown)})
+    repeated = sorted(key for key in params if key not in repeatable and len(params.getlist(key)) > 1)
+    if repeated:
+        raise UnknownParameter(
+            _("Give this parameter only once: %(names)s.") % {"names": ", ".join(repeated)}
+        )
+
+
+class StrictQueryMixin:
+    """
+    Refuse query strings the filter would silently ignore: a misspelt filter or an ORM lookup
+    (`organisation__name`) would otherwise return the unfiltered list as if it were the answer.
+    """
+
+    @classmethod
+    def check_query(cls, params, *, also=()) -> None:
+        """
+        Every key is a filter or one of `also` (pagination, format); only multiple-choice filters
+        repeat. Filters whose widget reads suffixed keys (range filters) need them in `also`.
+        """
+        repeatable = {
+            name
+            for name, value in cls.base_filters.items()
+            if isinstance(value, django_filters.MultipleChoiceFilter)
+        }
+        check_parameters(params, known={*cls.base_filters, *also}, repeatable=repeatable)
+
+
+class IdFilter(django_filters.NumberFilter):
+    """A foreign key by its id: whole numbers only."""
+
+    field_class = forms.IntegerField
+
+
+class TicketFilter(StrictQueryMixin, django_filters.FilterSet):
+    status = django_filters.MultipleChoiceFilter(
+        choices=Status.choices, help_text=gettext_lazy("Repeat for several statuses.")
+    )
+    kind = django_filters.ChoiceFilter(choices=Kind.choices)
+    level = django_filters.TypedChoiceFilter(choices=Level.choices, coerce=int)
+    urgency = django_filters.ChoiceFilter(choices=Urgency.choices)
+    organisation = IdFilter(field_name="organisation")
+    site = IdFilter(field_name="site")
+    serial_number = django_filters.CharFilter(field_name="equipment__serial_number", lookup_expr="iexact")
+    assignee = IdFilter(field_name="assignee")
+    team = IdFilter(field_name="team")
+    centre = IdFilter(field_name="centre")
+    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lte")
+    q = django_filters.CharFilter(
+        method="search", help_text=gettext_lazy("Words in the number, title or description.")
+    )
+    ordering = django_filters.OrderingFilter(
+        fields=["created_at", "updated_at", "level", "urgency", "status", "number"]
+    )
+
+    class Meta:
+        model = Ticket
+        fields = []
+
+    def search(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(number__icontains=value) | Q(title__icontains=value) | Q(description__icontains=value)
+        )

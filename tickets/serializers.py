@@ -1,0 +1,384 @@
+"""
+What the ticket API reads and writes. Reads are shaped per role by the selectors; writes accept
+exactly the fields the caller's role may set and refuse any other field by name.
+"""
+
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from accounts.choices import Role
+from accounts.models import Team, User
+from customers.models import Contact, Contract, Equipment, Organisation, Site
+
+from .acts import allowed_acts
+from .choices import Channel, Event, Kind, Level, ProblemType, Risk, Urgency, WorkMethod
+from .models import Attachment, Comment, Ticket, TimelineEvent, Visit, WorkLog
+from .selectors import attachments_for, comments_for, timeline_for
+
+# Reads
+
+
+class NamedSerializer(serializers.Serializer):
+    """Any record shown by its id and name (organisation, site, team, contact)."""
+
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(read_only=True)
+
+
+class PersonSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(source="__str__", read_only=True)
+
+
+class EquipmentSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    serial_number = serializers.CharField(read_only=True)
+    model_name = serializers.CharField(read_only=True)
+
+
+class AttachmentSerializer(serializers.ModelSerializer):
+    name = serializers.CharField(source="original_name", read_only=True)
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Attachment
+        fields = ["id", "name", "size", "content_type", "is_internal", "created_at", "url"]
+        read_only_fields = fields
+
+    def get_url(self, attachment) -> str:
+        url = reverse("tickets:attachment", args=[attachment.pk])
+        request = self.context.get("request")
+        return request.build_absolute_uri(url) if request else url
+
+
+class CommentSerializer(serializers.ModelSerializer):
+    author = PersonSerializer(read_only=True)
+    attachments = AttachmentSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Comment
+        fields = ["id", "author", "body", "is_internal", "created_at", "attachments"]
+        read_only_fields = fields
+
+
+class TimelineEventSerializer(serializers.ModelSerializer):
+    # Named `event`, not `kind`, so the schema's enum of events is not confused with ticket classes.
+    event = serializers.ChoiceField(source="kind", choices=Event.choices, read_only=True)
+    event_display = serializers.CharField(source="get_kind_display", read_only=True)
+    actor = PersonSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = TimelineEvent
+        fields = ["id", "event", "event_display", "actor", "created_at", "note", "before", "after"]
+        read_only_fields = fields
+
+
+class WorkLogSerializer(serializers.ModelSerializer):
+    engineer = PersonSerializer(read_only=True)
+
+    class Meta:
+        model = WorkLog
+        fields = ["id", "engineer", "method", "minutes", "note", "created_at"]
+        read_only_fields = fields
+
+
+class VisitSerializer(serializers.ModelSerializer):
+    engineer = PersonSerializer(read_only=True)
+
+    class Meta:
+        model = Visit
+        fields = [
+            "id",
+            "engineer",
+            "travel_started_at",
+            "arrived_at",
+            "departed_at",
+            "signed_off_by",
+            "note",
+        ]
+        read_only_fields = fields
+
+
+class TicketListSerializer(serializers.ModelSerializer):
+    organisation = NamedSerializer(read_only=True)
+    site = NamedSerializer(read_only=True, allow_null=True)
+    team = NamedSerializer(read_only=True, allow_null=True)
+    assignee = PersonSerializer(read_only=True, allow_null=True)
+    is_paid_service = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Ticket
+        fields = [
+            "number",
+            "title",
+            "organisation",
+            "site",
+            "kind",
+            "level",
+            "urgency",
+            "status",
+            "tier",
+            "team",
+            "assignee",
+            "created_at",
+            "updated_at",
+            "version",
+            "is_paid_service",
+        ]
+        read_only_fields = fields
+
+
+class TicketDetailSerializer(TicketListSerializer):
+    """
+    One ticket with its history, as the caller's role may see it: customers get no internal
+    comments, events or files, and nobody gets who logged the call.
+    """
+
+    contact = NamedSerializer(read_only=True, allow_null=True)
+    contract_number = serializers.CharField(source="contract.number", read_only=True, allow_null=True)
+    equipment = EquipmentSerializer(read_only=True, allow_null=True)
+    centre = NamedSerializer(read_only=True, allow_null=True)
+    allowed_acts = serializers.SerializerMethodField()
+    timeline = serializers.SerializerMethodField()
+    comments = serializers.SerializerMethodField()
+    attachments = serializers.SerializerMethodField()
+
+    class Meta(TicketListSerializer.Meta):
+        fields = [
+            *TicketListSerializer.Meta.fields,
+            "description",
+            "channel",
+            "contact",
+            "contract_number",
+            "equipment",
+            "centre",
+            "responded_at",
+            "travel_started_at",
+            "arrived_at",
+            "workaround_at",
+            "resolved_at",
+            "confirmed_at",
+            "closed_at",
+            "confirmed_by_customer",
+            "problem_type",
+            "workaround",
+            "resolution",
+            "root_cause",
+            "allowed_acts",
+            "timeline",
+            "comments",
+            "attachments",
+        ]
+        read_only_fields = fields
+
+    @property
+    def user(self):
+        return self.context["request"].user
+
+    def get_allowed_acts(self, ticket) -> list[str]:
+        return [act.name for act in allowed_acts(self.user, ticket)]
+
+    @extend_schema_field(TimelineEventSerializer(many=True))
+    def get_timeline(self, ticket):
+        return TimelineEventSerializer(timeline_for(self.user, ticket), many=True).data
+
+    @extend_schema_field(CommentSerializer(many=True))
+    def get_comments(self, ticket):
+        return CommentSerializer(comments_for(self.user, ticket), many=True, context=self.context).data
+
+    @extend_schema_field(AttachmentSerializer(many=True))
+    def get_attachments(self, ticket):
+        files = attachments_for(self.user, ticket)
+        return AttachmentSerializer(files, many=True, context=self.context).data
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField(help_text=gettext_lazy("Why the request was refused."))
+
+
+class StaleErrorSerializer(ErrorSerializer):
+    current = TicketDetailSerializer(
+        help_text=gettext_lazy("The ticket as it is now: read it, then act on its version.")
+    )
+
+
+# Writes
+
+
+class StrictSerializer(serializers.Serializer):
+    """Refuses a field it does not declare by name, rather than dropping it without a word."""
+
+    def to_internal_value(self, data):
+        if hasattr(data, "keys"):
+            writable = {name for name, field in self.fields.items() if not field.read_only}
+            unknown = sorted(set(data.keys()) - writable)
+            if unknown:
+                message = _("Unknown field, or one you may not set.")
+                raise serializers.ValidationError({name: [message] for name in unknown})
+        return super().to_internal_value(data)
+
+
+def optional(queryset, **kwargs):
+    return serializers.PrimaryKeyRelatedField(queryset=queryset, required=False, allow_null=True, **kwargs)
+
+
+class StaffTicketCreateSerializer(StrictSerializer):
+    """A call logged by the hotline: any organisation, and a team or engineer at once."""
+
+    organisation = serializers.PrimaryKeyRelatedField(queryset=Organisation.objects.all())
+    site = optional(Site.objects.all())
+    contact = optional(Contact.objects.all())
+    contract = optional(Contract.objects.all())
+    equipment = optional(Equipment.objects.select_related("site", "contract"))
+    channel = serializers.ChoiceField(choices=Channel.choices, default=Channel.PHONE)
+    kind = serializers.ChoiceField(choices=Kind.choices, default=Kind.FAULT)
+    level = serializers.ChoiceField(choices=Level.choices, required=False, allow_null=True)
+    urgency = serializers.ChoiceField(choices=Urgency.choices, default=Urgency.GENERAL)
+    title = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    on_site_required = serializers.BooleanField(required=False, default=False)
+    team = optional(Team.objects.all())
+    assignee = optional(User.objects.filter(role__in=[Role.ENGINEER, Role.MANAGER], is_active=True))
+
+
+class CustomerTicketCreateSerializer(StrictSerializer):
+    """
+    A request filed on the portal: always for the customer's own organisation, so only their
+    own sites and equipment are accepted, and nothing about who works on it.
+    """
+
+    # The same answer for another organisation's record as for none at all: nothing leaks.
+    site = optional(
+        Site.objects.none(),
+        error_messages={"does_not_exist": gettext_lazy("There is no site {pk_value} in your organisation.")},
+    )
+    equipment = optional(
+        Equipment.objects.none(),
+        error_messages={
+            "does_not_exist": gettext_lazy("There is no equipment {pk_value} in your organisation.")
+        },
+    )
+    kind = serializers.ChoiceField(choices=Kind.choices, default=Kind.FAULT)
+    level = serializers.ChoiceField(choices=Level.choices, required=False, allow_null=True)
+    urgency = serializers.ChoiceField(choices=Urgency.choices, default=Urgency.GENERAL)
+    title = serializers.CharField(max_length=200)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        organisation = self.context.get("organisation")
+        self.fields["site"].queryset = Site.objects.filter(organisation=organisation)
+        self.fields["equipment"].queryset = Equipment.objects.filter(
+            site__organisation=organisation
+        ).select_related("site", "contract")
+
+
+class ActSerializer(StrictSerializer):
+    """Every act names the version of the ticket the caller read; a changed ticket answers 409."""
+
+    version = serializers.IntegerField(min_value=1)
+
+
+class AcceptSerializer(ActSerializer):
+    pass
+
+
+class RespondSerializer(ActSerializer):
+    note = serializers.CharField()
+
+
+class StartTravelSerializer(ActSerializer):
+    pass
+
+
+class ArriveSerializer(ActSerializer):
+    pass
+
+
+class DepartSerializer(ActSerializer):
+    signed_off_by = serializers.CharField(required=False, allow_blank=True, default="", max_length=100)
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class LogWorkSerializer(ActSerializer):
+    minutes = serializers.IntegerField()
+    method = serializers.ChoiceField(choices=WorkMethod.choices)
+    note = serializers.CharField()
+
+
+class PauseSerializer(ActSerializer):
+    reason = serializers.CharField()
+
+
+class ResumeSerializer(ActSerializer):
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class WaitForPartsSerializer(ActSerializer):
+    note = serializers.CharField()
+
+
+class GiveWorkaroundSerializer(ActSerializer):
+    workaround = serializers.CharField()
+
+
+class AnalyseSerializer(ActSerializer):
+    problem_type = serializers.ChoiceField(choices=ProblemType.choices)
+    note = serializers.CharField()
+
+
+class ResolveSerializer(ActSerializer):
+    resolution = serializers.CharField()
+    root_cause = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class ConfirmSerializer(ActSerializer):
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class ReopenSerializer(ActSerializer):
+    reason = serializers.CharField()
+
+
+class CancelSerializer(ActSerializer):
+    reason = serializers.CharField()
+
+
+class EscalateSerializer(ActSerializer):
+    reason = serializers.CharField()
+
+
+class AnswerSerializer(ActSerializer):
+    answer = serializers.CharField()
+
+
+class AssignSerializer(ActSerializer):
+    team = optional(Team.objects.all())
+    assignee = optional(User.objects.filter(role__in=[Role.ENGINEER, Role.MANAGER], is_active=True))
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class CommentCreateSerializer(ActSerializer):
+    body = serializers.CharField()
+    is_internal = serializers.BooleanField(default=False)
+    files = serializers.ListField(child=serializers.FileField(), required=False, default=list)
+
+
+class AttachSerializer(ActSerializer):
+    files = serializers.ListField(child=serializers.FileField(), allow_empty=False)
+    is_internal = serializers.BooleanField(default=False)
+
+
+class RequestApprovalSerializer(ActSerializer):
+    risk = serializers.ChoiceField(choices=Risk.choices)
+    plan = serializers.CharField()
+
+
+class FaultReportSerializer(ActSerializer):
+    fault_class = serializers.CharField(max_length=100)
+    cause = serializers.CharField()
+    method = serializers.CharField()
+    loss = serializers.CharField()
