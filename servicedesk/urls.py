@@ -29,5 +29,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
+handler404 = views.page_not_found
+
 admin.site.site_header = "servicedesk"
 admin.site.site_title = "servicedesk"

@@ -1,9 +1,10 @@
 """
 The ticket API under /api/tickets/: parse, access, call one service, render.
 
-Errors answer as `{"detail": ...}`: a refused act 400, a role that may not act 403, a ticket the
-caller may not see 404 (as if it did not exist), a ticket changed since the caller read it 409
-with the ticket as it is now under `current`.
+Errors answer as `{"detail": ...}`: a refused act 400 (with the refused fields under `errors`,
+`{field: [messages]}`, when the body or the query was wrong), a role that may not act 403, a
+ticket the caller may not see 404 (as if it did not exist), a ticket changed since the caller
+read it 409 with the ticket as it is now under `current`.
 """
 
 import functools
@@ -15,7 +16,7 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ParseError
+from rest_framework.exceptions import NotFound, ParseError, ValidationError
 from rest_framework.pagination import CursorPagination
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
@@ -86,12 +87,37 @@ class TicketCursorPagination(CursorPagination):
     """Newest first; `?ordering=` picks another cursor-safe order, with the id to break ties."""
 
     ordering = ("-created_at", "-pk")
+    invalid_cursor_message = gettext_lazy("This cursor is not a page of this list: start without it.")
+
+    def decode_cursor(self, request):
+        # DRF answers 404 for a cursor it did not issue; it is a bad parameter, not a missing page.
+        try:
+            return super().decode_cursor(request)
+        except NotFound as exc:
+            raise ParseError(self.invalid_cursor_message) from exc
 
     def get_ordering(self, request, queryset, view):
         term = request.query_params.get("ordering")
         if not term:
             return self.ordering
         return (term, "-pk" if term.startswith("-") else "pk")
+
+
+def field_errors(errors) -> dict:
+    """A validation error as `{"detail": the first message of each field, "errors": all of them}`."""
+    if not isinstance(errors, dict):
+        errors = {"non_field_errors": errors if isinstance(errors, list) else [errors]}
+
+    def first(messages):
+        while isinstance(messages, (list, dict)) and messages:
+            messages = messages[0] if isinstance(messages, list) else next(iter(messages.values()))
+        return str(messages)
+
+    lines = [
+        first(messages) if name == "non_field_errors" else f"{name}: {first(messages)}"
+        for name, messages in errors.items()
+    ]
+    return {"detail": " ".join(lines), "errors": errors}
 
 
 def act(name: str, serializer_class, service, **kwargs):
@@ -126,6 +152,7 @@ class TicketViewSet(viewsets.GenericViewSet):
     """Tickets the caller may see; one POST per act, each naming the version it read."""
 
     lookup_field = "number"
+    lookup_value_regex = r"[A-Za-z0-9-]+"
     filter_backends = [DjangoFilterBackend]
     filterset_class = TicketFilter
     pagination_class = TicketCursorPagination
@@ -162,6 +189,8 @@ class TicketViewSet(viewsets.GenericViewSet):
             return Response({"detail": exc.message}, status=status.HTTP_400_BAD_REQUEST)
         if isinstance(exc, UnknownParameter):
             exc = ParseError(exc.message)
+        if isinstance(exc, ValidationError):
+            return Response(field_errors(exc.detail), status=status.HTTP_400_BAD_REQUEST)
         return super().handle_exception(exc)
 
     def detail_of(self, ticket: Ticket) -> dict:

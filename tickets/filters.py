@@ -1,5 +1,7 @@
 """The one filter of ticket lists, shared by the list page and the API."""
 
+import datetime
+
 import django_filters
 from django import forms
 from django.db.models import Q
@@ -53,6 +55,26 @@ class StrictQueryMixin:
         check_parameters(params, known={*cls.base_filters, *also}, repeatable=repeatable)
 
 
+class UtcDateTimeField(django_filters.fields.IsoDateTimeField):
+    """
+    An ISO 8601 moment, turned to UTC here: any offset Python reads (up to ±23:59) is then one
+    the database takes, and a moment beyond the calendar's ends is a clear error, not a 500.
+    """
+
+    def to_python(self, value):
+        moment = super().to_python(value)
+        if moment is None:
+            return None
+        try:
+            return moment.astimezone(datetime.UTC)
+        except OverflowError:
+            raise forms.ValidationError(_("Enter a date between the years 1 and 9999.")) from None
+
+
+class UtcDateTimeFilter(django_filters.IsoDateTimeFilter):
+    field_class = UtcDateTimeField
+
+
 class IdFilter(django_filters.NumberFilter):
     """A foreign key by its id: whole numbers only."""
 
@@ -72,8 +94,8 @@ class TicketFilter(StrictQueryMixin, django_filters.FilterSet):
     assignee = IdFilter(field_name="assignee")
     team = IdFilter(field_name="team")
     centre = IdFilter(field_name="centre")
-    created_after = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = django_filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lte")
+    created_after = UtcDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = UtcDateTimeFilter(field_name="created_at", lookup_expr="lte")
     q = django_filters.CharFilter(
         method="search", help_text=gettext_lazy("Words in the number, title or description.")
     )

@@ -208,9 +208,13 @@ class TimelineEvent(models.Model):
         return f"{self.ticket.number} · {self.get_kind_display()}"
 
     def changes(self) -> list[tuple[str, str, str]]:
-        """(field name, before, after) for each change, choices named in the active language."""
+        """
+        (field name, before, after) for each change, choices named in the active language, in the
+        order of the ticket's fields (PostgreSQL's jsonb keeps no key order).
+        """
+        order = {field.name: index for index, field in enumerate(Ticket._meta.fields)}
         rows = []
-        for name, new in self.after.items():
+        for name, new in sorted(self.after.items(), key=lambda item: order.get(item[0], len(order))):
             try:
                 field = Ticket._meta.get_field(name)
             except FieldDoesNotExist:

@@ -141,6 +141,12 @@ class TicketDetailSerializer(TicketListSerializer):
     contract_number = serializers.CharField(source="contract.number", read_only=True, allow_null=True)
     equipment = EquipmentSerializer(read_only=True, allow_null=True)
     centre = NamedSerializer(read_only=True, allow_null=True)
+    problem_type = serializers.ChoiceField(
+        choices=ProblemType.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text=gettext_lazy("Empty until the defect is analysed."),
+    )
     allowed_acts = serializers.SerializerMethodField()
     timeline = serializers.SerializerMethodField()
     comments = serializers.SerializerMethodField()
@@ -197,6 +203,10 @@ class TicketDetailSerializer(TicketListSerializer):
 
 class ErrorSerializer(serializers.Serializer):
     detail = serializers.CharField(help_text=gettext_lazy("Why the request was refused."))
+    errors = serializers.DictField(
+        required=False,
+        help_text=gettext_lazy("For a wrong body or query: each refused field with its messages."),
+    )
 
 
 class StaleErrorSerializer(ErrorSerializer):
@@ -222,7 +232,7 @@ class StrictSerializer(serializers.Serializer):
 
 
 def optional(queryset, **kwargs):
-    return serializers.PrimaryKeyRelatedField(queryset=queryset, required=False, allow_null=True, **kwargs)
+    return serializers.PrimaryKeyRelatedField(queryset=queryset, default=None, allow_null=True, **kwargs)
 
 
 class StaffTicketCreateSerializer(StrictSerializer):

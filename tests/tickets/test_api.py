@@ -315,7 +315,7 @@ def test_customer_may_not_set_staff_fields(alice, device, team, engineer):
     response = api(alice).post("/api/tickets/", body, format="json")
 
     assert response.status_code == 400
-    assert sorted(response.json()) == ["assignee", "organisation", "status", "team", "tier"]
+    assert sorted(response.json()["errors"]) == ["assignee", "organisation", "status", "team", "tier"]
     assert not Ticket.objects.exists()
 
 
@@ -325,7 +325,7 @@ def test_customer_may_not_name_another_organisations_equipment(alice, bob_device
     response = api(alice).post("/api/tickets/", body, format="json")
 
     assert response.status_code == 400
-    assert response.json() == {
+    assert response.json()["errors"] == {
         "site": [f"There is no site {bob_device.site_id} in your organisation."],
         "equipment": [f"There is no equipment {bob_device.pk} in your organisation."],
     }
@@ -358,7 +358,7 @@ def test_intake_refuses_unknown_ids_and_engineers(agent, engineer, device):
     )
 
     assert missing.status_code == 400
-    assert list(missing.json()) == ["organisation"]
+    assert list(missing.json()["errors"]) == ["organisation"]
     assert by_engineer.status_code == 403
     assert by_engineer.json() == {
         "detail": "Only the hotline logs calls; customers file requests on the portal."
@@ -564,7 +564,10 @@ def test_an_act_needs_the_version(engineer, ticket):
     response = api(engineer).post(url(ticket, "accept"), {}, format="json")
 
     assert response.status_code == 400
-    assert response.json() == {"version": ["This field is required."]}
+    assert response.json() == {
+        "detail": "version: This field is required.",
+        "errors": {"version": ["This field is required."]},
+    }
     assert state(ticket) == before
 
 
@@ -602,7 +605,7 @@ def test_act_refuses_unknown_fields(engineer, ticket):
 
     response = act(engineer, ticket, "accept", expected=400, status="closed")
 
-    assert response == {"status": ["Unknown field, or one you may not set."]}
+    assert response["errors"] == {"status": ["Unknown field, or one you may not set."]}
     assert state(ticket) == before
 
 
@@ -716,7 +719,7 @@ def test_bad_filter_values_are_refused(agent, ticket, query, field):
     response = api(agent).get(f"/api/tickets/?{query}")
 
     assert response.status_code == 400
-    assert list(response.json()) == [field]
+    assert list(response.json()["errors"]) == [field]
 
 
 def test_one_ticket_takes_no_query_parameters(agent, ticket):

@@ -754,14 +754,14 @@ def test_operational_problem_turns_the_fault_into_a_consultation(working, engine
     assert event.kind == Event.ANALYSED
     assert event.before == {"problem_type": "", "kind": "fault", "level": "2"}
     assert event.after == {"problem_type": "operational", "kind": "consultation", "level": ""}
-    # stored as codes, shown in the reader's language
+    # stored as codes, shown in the reader's language, in the order of the ticket's fields
     assert event.changes() == [
-        ("problem type", "", "Operational problem"),
         ("class", "Fault", "Consultation"),
         ("fault level", "Level II", ""),
+        ("problem type", "", "Operational problem"),
     ]
     with translation.override("zh-hans"):
-        assert event.changes()[1] == ("类别", "故障", "咨询")
+        assert event.changes()[0] == ("类别", "故障", "咨询")
 
 
 def test_technical_problem_stays_a_fault(working, engineer):
