@@ -14,15 +14,19 @@ table; by default they were warned already and are one minute overdue (`--level 
 escalates each at level 1, with its timeline row and messages); `--level 0` makes them only past
 their warning time. `--reuse` keeps the tickets and deadlines of the last run when their number
 matches (loading 2,000,000 takes minutes) and only resets what the last sweep changed.
-`--profile` adds the query shapes that took the most time. Tasks go to Celery's in-memory
-transport: no e-mail leaves and no broker fills up.
+`--profile` adds the query shapes that took the most time, and prints the Python profile to stderr
+(BENCH_SORT=tottime sorts it by own time). Tasks go to Celery's in-memory transport: no e-mail
+leaves and no broker fills up.
 """
 
+import cProfile
 import json
 import os
+import pstats
 import sys
+import threading
 import time
-from collections import defaultdict, deque
+from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from urllib.parse import unquote, urlsplit
 
@@ -402,27 +406,55 @@ def _analyze() -> None:
             cursor.execute(f"VACUUM ANALYZE {table}")  # noqa: S608 (fixed names)
 
 
+class QueryRecorder:
+    """Every statement of every connection (the sweep's threads have their own), with its time."""
+
+    def __init__(self):
+        self.captured: list[dict] = []
+        self.lock = threading.Lock()
+
+    def __call__(self, execute, sql, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            with self.lock:
+                self.captured.append({"sql": sql, "time": time.perf_counter() - started})
+
+    def install(self, sender=None, connection=None, **kwargs) -> None:
+        connection.execute_wrappers.append(self)
+
+
 def _time_one_sweep(profile: bool) -> dict:
     from django.db import connection
-    from django.test.utils import CaptureQueriesContext
+    from django.db.backends.signals import connection_created
 
     from sla import services
 
     connection.ensure_connection()
-    # Keep every query: Django's log keeps the last 9,000 only.
-    connection.queries_log = deque(maxlen=None)
+    recorder = QueryRecorder()
+    recorder.install(connection=connection)
+    connection_created.connect(recorder.install)
     error = None
     result = services.SweepResult()
-    with CaptureQueriesContext(connection) as queries:
-        started = time.perf_counter()
-        try:
-            result = services.sweep()
-        except Exception as exc:  # reported in the JSON: the figures up to the failure still count
-            error = f"{type(exc).__name__}: {exc}".strip()
-        seconds = time.perf_counter() - started
+    profiler = cProfile.Profile() if profile else None
+    started = time.perf_counter()
+    try:
+        if profiler:
+            profiler.enable()
+        result = services.sweep()
+    except Exception as exc:  # reported in the JSON: the figures up to the failure still count
+        error = f"{type(exc).__name__}: {exc}".strip()
+    seconds = time.perf_counter() - started
+    if profiler:
+        profiler.disable()
+        stats = pstats.Stats(profiler, stream=sys.stderr)
+        stats.sort_stats(os.environ.get("BENCH_SORT", "cumulative")).print_stats(25)
+        if os.environ.get("BENCH_CALLERS"):  # e.g. BENCH_CALLERS=_load_iso: who called it
+            stats.print_callers(os.environ["BENCH_CALLERS"])
     figures = {
         "seconds": round(seconds, 4),
-        "queries": len(queries.captured_queries),
+        "queries": len(recorder.captured),
         "escalated": sum(result.escalated.values()),
         "warned": result.warned,
         "lost_races": result.lost_races,
@@ -430,7 +462,7 @@ def _time_one_sweep(profile: bool) -> dict:
     if error:
         figures["error"] = error
     if profile:
-        figures["top_queries"] = _shapes(queries.captured_queries)
+        figures["top_queries"] = _shapes(recorder.captured)
     return figures
 
 

@@ -17,12 +17,13 @@ import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
@@ -30,6 +31,7 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from servicedesk import bulk
 
 from .choices import Channel, RobotKind, Status
 from .models import Notification, Robot
@@ -81,56 +83,133 @@ def queue(
     a `dedupe_key`, a message already queued under that key (per recipient and channel) is
     skipped too, so calling twice queues once. Returns the rows written.
     """
-    channels = list(dict.fromkeys(channels))
-    if Channel.WEBHOOK in channels:
-        raise ValueError("Group robots are reached through queue_robot().")
-    if isinstance(recipients, User):
-        recipients = [recipients]
-    now = timezone.now()
-    rows, seen = [], set()
-    for recipient in recipients:
-        if recipient is None or recipient.pk in seen or not recipient.is_active:
-            continue
-        seen.add(recipient.pk)
-        for channel in channels:
-            if channel == Channel.EMAIL and not recipient.email:
+    message = Message(recipients, kind, subject, body, url, tuple(channels), dedupe_key)
+    return _write(message.rows(timezone.now()))
+
+
+@dataclass
+class Message:
+    """One message for several people, as `queue` takes it; `queue_many` writes many at once."""
+
+    recipients: User | Iterable[User]
+    kind: str
+    subject: str
+    body: str
+    url: str = ""
+    channels: tuple = (Channel.IN_APP, Channel.EMAIL)
+    dedupe_key: str = ""
+
+    def rows(self, now) -> list[Notification]:
+        channels = list(dict.fromkeys(self.channels))
+        if Channel.WEBHOOK in channels:
+            raise ValueError("Group robots are reached through queue_robot().")
+        recipients = [self.recipients] if isinstance(self.recipients, User) else self.recipients
+        rows, seen = [], set()
+        for recipient in recipients:
+            if recipient is None or recipient.pk in seen or not recipient.is_active:
                 continue
-            row = _message(kind, subject, body, url, _suffixed(dedupe_key, recipient.pk, channel))
-            row.recipient, row.channel = recipient, channel
-            if channel == Channel.IN_APP:
-                row.status, row.sent_at = Status.SENT, now
-            rows.append(row)
-    return _write(rows)
+            seen.add(recipient.pk)
+            for channel in channels:
+                if channel == Channel.EMAIL and not recipient.email:
+                    continue
+                key = _suffixed(self.dedupe_key, recipient.pk, channel)
+                row = _message(self.kind, self.subject, self.body, self.url, key)
+                row.recipient, row.channel = recipient, channel
+                if channel == Channel.IN_APP:
+                    row.status, row.sent_at = Status.SENT, now
+                rows.append(row)
+        return rows
 
 
 @transaction.atomic
-def queue_robot(
-    robots: Robot | Iterable[Robot],
-    *,
-    kind: str,
-    subject: str,
-    body: str,
-    url: str = "",
-    dedupe_key: str = "",
-) -> list[Notification]:
-    """Write one message per active group robot in the caller's transaction; see `queue`."""
-    if isinstance(robots, Robot):
-        robots = [robots]
-    rows, seen = [], set()
-    for robot in robots:
-        if robot is None or robot.pk in seen or not robot.is_active:
-            continue
-        seen.add(robot.pk)
-        row = _message(kind, subject, body, url, _suffixed(dedupe_key, "robot", robot.pk))
-        row.robot, row.channel = robot, Channel.WEBHOOK
-        rows.append(row)
-    return _write(rows)
+def queue_many(messages: Iterable[Message]) -> int:
+    """
+    `queue` for many messages at once (the SLA sweep's batches); returns how many rows were
+    written. On PostgreSQL the database makes the rows, one per recipient and channel, in one
+    statement; elsewhere, or for keys too long to suffix as they are, `queue`'s way in bulk.
+    """
+    messages = list(messages)
+    if not messages:
+        return 0
+    channels = messages[0].channels
+    if (
+        connection.vendor == "postgresql"
+        and Channel.WEBHOOK not in channels
+        and all(message.channels == channels for message in messages)
+        and all(0 < len(message.dedupe_key) <= DEDUPE_KEY_LENGTH - 40 for message in messages)
+    ):
+        return _insert_many(messages, list(dict.fromkeys(channels)))
+    now = timezone.now()
+    return len(_write([row for message in messages for row in message.rows(now)]))
+
+
+def _insert_many(messages: list[Message], channels: list[str]) -> int:
+    """One INSERT … SELECT: messages × recipients × channels, keys suffixed as `_suffixed` does."""
+    kinds, subjects, bodies, urls, keys, pair_message, pair_recipient = [], [], [], [], [], [], []
+    for index, message in enumerate(messages, start=1):
+        kinds.append(message.kind)
+        subjects.append(_subject(message.subject))
+        bodies.append(str(message.body))
+        urls.append(message.url)
+        keys.append(message.dedupe_key)
+        recipients = [message.recipients] if isinstance(message.recipients, User) else message.recipients
+        seen = set()
+        for recipient in recipients:
+            if recipient is None or recipient.pk in seen or not recipient.is_active:
+                continue
+            seen.add(recipient.pk)
+            pair_message.append(index)
+            pair_recipient.append(recipient.pk)
+    sql = f"""
+        INSERT INTO {Notification._meta.db_table} (
+            recipient_id, robot_id, channel, status, kind, subject, body, url, created_at,
+            sent_at, read_at, attempts, next_attempt_at, last_error, dedupe_key
+        )
+        SELECT r.recipient_id, NULL, c.channel,
+            CASE WHEN c.channel = %(in_app)b THEN %(sent)b ELSE %(pending)b END,
+            m.kind, m.subject, m.body, m.url, %(now)b,
+            CASE WHEN c.channel = %(in_app)b THEN %(now)b::timestamptz END, NULL, 0, NULL, '',
+            m.dedupe_key || ':' || r.recipient_id || ':' || c.channel
+        FROM unnest(%(pair_message)b::int[], %(pair_recipient)b::bigint[]) AS r(message, recipient_id)
+        JOIN unnest(%(kinds)b::text[], %(subjects)b::text[], %(bodies)b::text[], %(urls)b::text[],
+                    %(keys)b::text[]) WITH ORDINALITY AS m(kind, subject, body, url, dedupe_key, message)
+            USING (message)
+        JOIN {User._meta.db_table} u ON u.id = r.recipient_id
+        CROSS JOIN unnest(%(channels)b::text[]) AS c(channel)
+        WHERE c.channel <> %(email)b OR u.email <> ''
+        ON CONFLICT (dedupe_key) WHERE NOT (dedupe_key = '') DO NOTHING
+        RETURNING id, status
+    """  # noqa: S608 (the table names are the models', every value is a parameter)
+    params = {
+        "in_app": Channel.IN_APP,
+        "email": Channel.EMAIL,
+        "sent": Status.SENT,
+        "pending": Status.PENDING,
+        "now": timezone.now(),
+        "pair_message": pair_message,
+        "pair_recipient": pair_recipient,
+        "kinds": kinds,
+        "subjects": subjects,
+        "bodies": bodies,
+        "urls": urls,
+        "keys": keys,
+        "channels": channels,
+    }
+    written = bulk.execute(sql, params, fetch=True)
+    to_send = [pk for pk, status in written if status == Status.PENDING]
+    if to_send:
+        transaction.on_commit(partial(_hand_over, to_send), robust=True)
+    return len(written)
 
 
 def _message(kind, subject, body, url, dedupe_key) -> Notification:
-    # A subject is one line: e-mail headers refuse line breaks.
-    subject = Truncator(" ".join(str(subject).split())).chars(SUBJECT_LENGTH)
-    return Notification(kind=kind, subject=subject, body=str(body), url=url, dedupe_key=dedupe_key)
+    return Notification(kind=kind, subject=_subject(subject), body=str(body), url=url, dedupe_key=dedupe_key)
+
+
+def _subject(subject) -> str:
+    """A subject is one line (e-mail headers refuse line breaks), and not too long."""
+    subject = " ".join(str(subject).split())
+    return subject if len(subject) <= SUBJECT_LENGTH else Truncator(subject).chars(SUBJECT_LENGTH)
 
 
 def _suffixed(key: str, *parts) -> str:
@@ -169,23 +248,35 @@ def _write(rows: list[Notification]) -> list[Notification]:
     return written
 
 
-def _hand_over(notification_ids: list[int]) -> None:
-    """Give each message to a worker; if the broker is down, the beat sweep sends it later."""
-    # Imported here because the tasks module imports this one.
-    from .tasks import deliver_notification_task
+HAND_OVER_ONE_BY_ONE = 10  # more messages than this go to workers in chunks of CHUNK
+CHUNK = 100
 
-    app = deliver_notification_task.app
-    if app.conf.task_always_eager:
-        for notification_id in notification_ids:
-            _publish(deliver_notification_task, notification_id)
+
+def _hand_over(notification_ids: list[int]) -> None:
+    """
+    Give the messages to workers; if the broker is down, the beat sweep sends them later. A few
+    go one task each (retried by Celery); a sweep's hundreds go in chunks, one task per CHUNK,
+    whose failed messages the beat sweep retries when their next attempt is due.
+    """
+    # Imported here because the tasks module imports this one.
+    from .tasks import deliver_notification_task, deliver_notifications_task
+
+    if len(notification_ids) <= HAND_OVER_ONE_BY_ONE:
+        task, payloads = deliver_notification_task, notification_ids
+    else:
+        task = deliver_notifications_task
+        payloads = [notification_ids[i : i + CHUNK] for i in range(0, len(notification_ids), CHUNK)]
+    if task.app.conf.task_always_eager:
+        for payload in payloads:
+            _publish(task, payload)
         return
     try:
         # One connection for all, tried once: with the broker down the request must not wait
         # through kombu's connection retries (seconds per message); the sweep sends them later.
-        with app.connection_for_write() as connection:
+        with task.app.connection_for_write() as connection:
             connection.ensure_connection(max_retries=0)
-            for notification_id in notification_ids:
-                _publish(deliver_notification_task, notification_id, connection=connection)
+            for payload in payloads:
+                _publish(task, payload, connection=connection)
     except Exception:
         logger.warning(
             "Broker unreachable: %s notifications not handed to a worker; the sweep will send them.",
@@ -193,13 +284,28 @@ def _hand_over(notification_ids: list[int]) -> None:
         )
 
 
-def _publish(task, notification_id: int, **options) -> None:
+def _publish(task, payload, **options) -> None:
+    if isinstance(payload, list):
+        options["argsrepr"] = f"[{len(payload)} notifications: {payload[0]}…{payload[-1]}]"
     try:
-        task.apply_async((notification_id,), retry=False, **options)
+        task.apply_async((payload,), retry=False, **options)
     except Exception:
         logger.warning(
-            "Notification %s not handed to a worker; the sweep will send it.", notification_id, exc_info=True
+            "Notifications %s not handed to a worker; the sweep will send them.", payload, exc_info=True
         )
+
+
+def deliver_each(notification_ids: list[int]) -> int:
+    """Deliver these messages one by one, a failure recorded on its row; returns how many were sent."""
+    sent = 0
+    for notification in Notification.objects.select_related("recipient", "robot").filter(
+        pk__in=notification_ids
+    ):
+        try:
+            sent += deliver(notification)
+        except DeliveryFailed:
+            continue  # recorded on the row; the beat sweep tries again when it is due
+    return sent
 
 
 # Delivery

@@ -22,5 +22,11 @@ def deliver_notification_task(self, notification_id: int) -> bool:
 
 
 @shared_task(acks_late=True)
+def deliver_notifications_task(notification_ids: list[int]) -> int:
+    """A chunk of a large hand-over (an SLA sweep's messages); see `services.deliver_each`."""
+    return services.deliver_each(notification_ids)
+
+
+@shared_task(acks_late=True)
 def deliver_pending_task() -> int:
     return services.deliver_pending()

@@ -202,6 +202,10 @@ else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 # A broker that does not answer is given up on quickly: requests never wait for it (see the outbox).
 CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=2.0)
+# Threads of one SLA sweep on PostgreSQL (sla.services.sweep): the database writes one batch
+# while Python prepares the next.
+SLA_SWEEP_WORKERS = env.int("SLA_SWEEP_WORKERS", default=2)
+
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1

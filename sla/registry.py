@@ -7,11 +7,13 @@ from typing import Protocol
 
 
 class Handler(Protocol):
-    def warn(self, deadline, rule, *, now) -> list:
-        """Tell whoever must know that the deadline is close; return who was told."""
-
-    def escalate(self, deadline, level: int, rule, *, now) -> list:
-        """Act on a lapsed deadline at `level` (1–3); return who was told."""
+    def act(self, steps: list, *, now) -> None:
+        """
+        Do a sweep batch's steps (`sla.services.Step`, in order: a deadline's warning before its
+        escalations), in the sweep's transaction: level 0 tells whoever must know that a deadline
+        is close, levels 1–3 act on a lapsed one. Set each step's `told` to the people told.
+        Work in bulk: a batch may hold hundreds of steps.
+        """
 
 
 _HANDLERS: dict[str, Handler] = {}

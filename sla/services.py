@@ -5,17 +5,21 @@ and escalates. Other apps call these; `sla` never imports them (see `registry`).
 
 import logging
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from servicedesk.bulk import insert_rows, update_rows
+
 from . import registry
 from .businesstime import add_business_time, business_time_between
 from .choices import State, Target
-from .models import Deadline, Escalation, EscalationRule, Policy, PolicyTarget
+from .models import Calendar, Deadline, Escalation, EscalationRule, Policy, PolicyTarget
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +111,7 @@ def resume(obj, *, at: datetime) -> int:
     for deadline in (
         Deadline.objects.for_object(obj).open().filter(paused_at__isnull=False).select_related("calendar")
     ):
-        schedule = deadline.calendar.schedule()
+        schedule = rules.schedule(deadline.calendar)
         paused = business_time_between(deadline.paused_at, at, schedule)
         deadline.warn_at = add_business_time(deadline.warn_at, paused, schedule)
         deadline.due_at = add_business_time(deadline.due_at, paused, schedule)
@@ -119,15 +123,30 @@ def resume(obj, *, at: datetime) -> int:
 
 
 class Rules:
-    """Escalation rules read once per sweep: a kind's own rule, else the rule for every kind."""
+    """
+    What one sweep reads once: the escalation rules (a kind's own rule, else the rule for every
+    kind) and each calendar's schedule.
+    """
 
     def __init__(self):
         self.rules = {
             (rule.kind, rule.level): rule for rule in EscalationRule.objects.prefetch_related("people")
         }
+        self.schedules = {}
+        self.calendars = Calendar.objects.in_bulk()
+
+    def calendar(self, pk: int) -> Calendar:
+        if pk not in self.calendars:  # made since the sweep began
+            self.calendars[pk] = Calendar.objects.get(pk=pk)
+        return self.calendars[pk]
 
     def get(self, kind: str, level: int) -> EscalationRule | None:
         return self.rules.get((kind, level)) or self.rules.get(("*", level))
+
+    def schedule(self, calendar):
+        if calendar.pk not in self.schedules:
+            self.schedules[calendar.pk] = calendar.schedule()
+        return self.schedules[calendar.pk]
 
 
 def next_check(deadline: Deadline, stage: int, rules: Rules) -> datetime | None:
@@ -143,10 +162,20 @@ def next_check(deadline: Deadline, stage: int, rules: Rules) -> datetime | None:
     if rule is None:
         return None
     delay = deadline.target * rule.after_percent / 100
-    return add_business_time(deadline.due_at, delay, deadline.calendar.schedule())
+    return add_business_time(deadline.due_at, delay, rules.schedule(deadline.calendar))
 
 
 STATE_AFTER = {1: State.WARNED, 2: State.BREACHED, 3: State.BREACHED, 4: State.BREACHED}
+
+
+@dataclass
+class Step:
+    """One thing a sweep does: warn about a deadline (level 0) or escalate it (levels 1–3)."""
+
+    deadline: Deadline
+    level: int
+    rule: EscalationRule | None
+    told: list = field(default_factory=list)  # the handler fills in who it told
 
 
 @dataclass
@@ -154,6 +183,12 @@ class SweepResult:
     warned: int = 0
     escalated: Counter = field(default_factory=Counter)
     lost_races: int = 0
+
+    def add(self, other: "SweepResult") -> "SweepResult":
+        self.warned += other.warned
+        self.escalated.update(other.escalated)
+        self.lost_races += other.lost_races
+        return self
 
     def as_dict(self) -> dict:
         return {
@@ -163,63 +198,117 @@ class SweepResult:
         }
 
 
-def sweep(*, now: datetime | None = None, batch_size: int = 500) -> SweepResult:
+def sweep(*, now: datetime | None = None, batch_size: int = 1000, workers: int | None = None) -> SweepResult:
     """
     Warn and escalate every deadline whose next check has come, in batches of one transaction
-    each. A batch that fails rolls back whole; the next sweep does it again, and the unique
-    (deadline, level) constraint keeps a level from being acted on twice.
+    each; a batch costs a fixed number of queries, whatever its size.
+
+    A batch is claimed by locking its rows (FOR UPDATE SKIP LOCKED: a concurrent sweep takes
+    other rows) and is written as a whole: escalation rows, deadlines, tickets, timelines and
+    messages in bulk. A batch that fails rolls back whole and the next sweep does it again; the
+    unique (deadline, level) constraint keeps a level from being acted on twice even where the
+    database cannot lock rows (SQLite): such a batch is refused whole and counted as lost races.
+
+    On PostgreSQL, outside a transaction, `workers` threads (settings.SLA_SWEEP_WORKERS) each
+    take batches until none is left: the database writes one batch while Python prepares the next.
     """
     now = now or timezone.now()
+    workers = workers or settings.SLA_SWEEP_WORKERS
+    result, more = _sweep_batches(now, batch_size, once=True)
+    if not more:
+        return result  # the usual minute: one batch or less, in this thread
+    if workers < 2 or connection.vendor != "postgresql" or connection.in_atomic_block:
+        return result.add(_sweep_batches(now, batch_size)[0])
+    # More is due than one batch: helpers take batches beside this thread until none is left.
+    with ThreadPoolExecutor(max_workers=workers - 1, thread_name_prefix="sla-sweep") as pool:
+        helpers = [pool.submit(_in_own_connection, now, batch_size) for _ in range(workers - 1)]
+        result.add(_sweep_batches(now, batch_size)[0])
+        for helper in helpers:
+            result.add(helper.result())
+    return result
+
+
+def _in_own_connection(now: datetime, batch_size: int) -> SweepResult:
+    try:
+        return _sweep_batches(now, batch_size)[0]
+    finally:
+        connection.close()  # this thread's own connection
+
+
+def _sweep_batches(now: datetime, batch_size: int, *, once: bool = False) -> tuple[SweepResult, bool]:
+    """Take batches until one comes back short (or after one, `once`); True if more may be due."""
     result = SweepResult()
-    rules = Rules()
+    rules = None
     while True:
-        with transaction.atomic():
-            due = Deadline.objects.due(now).order_by("next_check_at")
-            if connection.features.has_select_for_update_skip_locked:
-                due = due.select_for_update(skip_locked=True, of=("self",))
-            batch = list(due.select_related("calendar")[:batch_size])
-            for deadline in batch:
-                _advance(deadline, now, rules, result)
-        if len(batch) < batch_size:
-            return result
-
-
-def _advance(deadline: Deadline, now: datetime, rules: Rules, result: SweepResult) -> None:
-    """Take the deadline through every stage whose time has come, claiming each one."""
-    while deadline.next_check_at is not None and deadline.next_check_at <= now:
-        stage = deadline.stage + 1
-        following = next_check(deadline, stage, rules)
-        claimed = Deadline.objects.filter(
-            pk=deadline.pk, stage=deadline.stage, next_check_at=deadline.next_check_at
-        ).update(stage=stage, state=STATE_AFTER[stage], next_check_at=following)
-        if claimed != 1:
-            result.lost_races += 1
-            return
-        deadline.stage, deadline.state, deadline.next_check_at = stage, STATE_AFTER[stage], following
-        level = stage - 1
         try:
             with transaction.atomic():
-                escalation = Escalation.objects.create(deadline=deadline, level=level, created_at=now)
+                due = Deadline.objects.due(now).order_by("next_check_at")
+                if connection.features.has_select_for_update_skip_locked:
+                    due = due.select_for_update(skip_locked=True, of=("self",))
+                batch = list(due[:batch_size])
+                if not batch:
+                    return result, False
+                rules = rules or Rules()
+                for deadline in batch:  # a handful of calendars: read once per sweep
+                    deadline.calendar = rules.calendar(deadline.calendar_id)
+                done, skipped = _advance(batch, now, rules)
         except IntegrityError:
-            result.lost_races += 1
+            # Another sweep acted on one of these deadlines meanwhile: it has them; stop here.
+            log.info("Sweep lost a race for a batch of %s deadlines", len(batch))
+            result.lost_races += len(batch)
+            return result, False
+        result.lost_races += skipped
+        for step in done:
+            if step.level == 0:
+                result.warned += 1
+            else:
+                result.escalated[step.level] += 1
+        if len(batch) < batch_size:
+            return result, False
+        if once:
+            return result, True
+
+
+def _advance(batch: list[Deadline], now: datetime, rules: Rules) -> tuple[list[Step], int]:
+    """
+    Take each deadline through every stage whose time has come. Returns the steps done, and how
+    many were skipped because their (deadline, level) is recorded already (another worker did it).
+    """
+    steps = []
+    for deadline in batch:
+        while deadline.next_check_at is not None and deadline.next_check_at <= now:
+            stage = deadline.stage + 1
+            deadline.next_check_at = next_check(deadline, stage, rules)
+            deadline.stage, deadline.state = stage, STATE_AFTER[stage]
+            steps.append(Step(deadline=deadline, level=stage - 1, rule=rules.get(deadline.kind, stage - 1)))
+    if not steps:
+        return [], 0
+    update_rows(Deadline, batch, ["stage", "state", "next_check_at"])
+    recorded = set(Escalation.objects.filter(deadline__in=batch).values_list("deadline_id", "level"))
+    todo = [step for step in steps if (step.deadline.pk, step.level) not in recorded]
+    skipped, steps = len(steps) - len(todo), todo
+    by_prefix: dict[str, list[Step]] = {}
+    for step in steps:
+        by_prefix.setdefault(step.deadline.kind.split(".", 1)[0], []).append(step)
+    for prefix, handled in by_prefix.items():
+        handler = registry.handler_for(prefix)
+        if handler is None:
+            log.warning("No escalation handler for %s deadlines", prefix)
             continue
-        told = _act(deadline, level, rules.get(deadline.kind, level), now)
-        escalation.told = [str(person.pk) for person in told]
-        escalation.save(update_fields=["told"])
-        if level == 0:
-            result.warned += 1
-        else:
-            result.escalated[level] += 1
-
-
-def _act(deadline: Deadline, level: int, rule, now: datetime) -> list:
-    handler = registry.handler_for(deadline.kind)
-    if handler is None:
-        log.warning("No escalation handler for %s", deadline.kind)
-        return []
-    if level == 0:
-        return handler.warn(deadline, rule, now=now)
-    return handler.escalate(deadline, level, rule, now=now)
+        handler.act(handled, now=now)
+    insert_rows(
+        Escalation,
+        [
+            {
+                "deadline": step.deadline.pk,
+                "level": step.level,
+                "created_at": now,
+                "told": [str(person.pk) for person in step.told],
+            }
+            for step in steps
+        ],
+    )
+    return steps, skipped
 
 
 def deadlines_of(obj) -> list[Deadline]:

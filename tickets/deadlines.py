@@ -9,9 +9,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.choices import Tier
-from accounts.models import Team, User
+from accounts.models import SupportCentre, Team, User
 from accounts.selectors import on_duty
+from customers.models import Organisation, Site
 from notifications import services as outbox
+from servicedesk.bulk import insert_rows, update_rows
 from sla import services as clock
 from sla.businesstime import is_open
 from sla.choices import Recipient, Subject, Target
@@ -121,63 +123,187 @@ def closed(ticket: Ticket) -> None:
     )
 
 
+class Batch:
+    """
+    What one sweep batch reads once and writes at once: its tickets (locked), the teams and
+    centres with their people, the duty roster per centre, then the changed tickets, timeline
+    rows and messages, each written in one statement.
+    """
+
+    TICKET_FIELDS = (
+        "number",
+        "title",
+        "kind",
+        "level",
+        "tier",
+        "version",
+        "updated_at",
+        "organisation",
+        "site",
+        "centre",
+        "team",
+        "assignee",
+    )
+
+    def __init__(self, steps, now):
+        self.now = now
+        ticket_ids = {step.deadline.object_id for step in steps}
+        tickets = Ticket.objects.only(*self.TICKET_FIELDS)
+        if any(step.level > 0 for step in steps):
+            # Locked in one order, so that two sweep threads never wait on each other in a circle.
+            tickets = tickets.select_for_update(of=("self",)).order_by("pk")
+        self.tickets = {ticket.pk: ticket for ticket in tickets.filter(pk__in=ticket_ids)}
+        # The few engineers and organisations of hundreds of tickets, read once each.
+        engineers = User.objects.in_bulk({t.assignee_id for t in self.tickets.values() if t.assignee_id})
+        organisations = dict(
+            Organisation.objects.filter(
+                pk__in={t.organisation_id for t in self.tickets.values()}
+            ).values_list("pk", "name")
+        )
+        for ticket in self.tickets.values():
+            ticket.assignee = engineers.get(ticket.assignee_id)
+            ticket.organisation_name = organisations.get(ticket.organisation_id, "")
+        self.teams = {
+            team.pk: team for team in Team.objects.select_related("supervisor").prefetch_related("members")
+        }
+        self.centres = {centre.pk: centre for centre in SupportCentre.objects.select_related("manager")}
+        self.teams_by_tier = {}
+        for team in sorted(self.teams.values(), key=lambda team: team.name):
+            self.teams_by_tier.setdefault((team.centre_id, team.tier), team)
+        self.site_centres = dict(
+            Site.objects.filter(pk__in={t.site_id for t in self.tickets.values() if t.site_id}).values_list(
+                "pk", "centre_id"
+            )
+        )
+        self._duty = {}
+        self._labels, self._members, self._rule_people = {}, {}, {}
+        self._leaders = None
+        self._business_hours = None
+        self.changed: dict[int, Ticket] = {}
+        self.events: list[dict] = []  # timeline rows
+        self.messages: list[outbox.Message] = []
+
+    def team(self, ticket: Ticket) -> Team | None:
+        return self.teams.get(ticket.team_id)
+
+    def centre(self, ticket: Ticket) -> SupportCentre | None:
+        """The centre answering for the ticket: its site's, else its team's."""
+        centre_id = self.site_centres.get(ticket.site_id)
+        if centre_id is None and ticket.team_id:
+            centre_id = self.team(ticket).centre_id
+        return self.centres.get(centre_id)
+
+    def on_duty(self, centre: SupportCentre) -> list[User]:
+        if centre.pk not in self._duty:
+            self._duty[centre.pk] = on_duty(centre, self.now).people[:1]
+        return self._duty[centre.pk]
+
+    def company_leaders(self) -> list[User]:
+        if self._leaders is None:
+            self._leaders = list(User.objects.filter(is_company_leader=True, is_active=True))
+        return self._leaders
+
+    def business_hours(self) -> bool:
+        """Whether now is inside the standard working week (the default policy's calendar)."""
+        if self._business_hours is None:
+            policy = clock.policy_for(None)
+            self._business_hours = policy is None or is_open(self.now, policy.calendar.schedule())
+        return self._business_hours
+
+    def members(self, team: Team) -> list[User]:
+        if team.pk not in self._members:
+            self._members[team.pk] = list(team.members.all())
+        return self._members[team.pk]
+
+    def rule_people(self, rule) -> list[User]:
+        if rule.pk not in self._rule_people:
+            self._rule_people[rule.pk] = list(rule.people.all())
+        return self._rule_people[rule.pk]
+
+    def label(self, deadline) -> str:
+        """The deadline's name in the active language (read once per kind)."""
+        if deadline.kind not in self._labels:
+            self._labels[deadline.kind] = deadline.label()
+        return self._labels[deadline.kind]
+
+    def event(self, ticket: Ticket, kind: str, note: str, *, before=None, after=None, is_internal=False):
+        """A timeline row by the system (no actor), written with the batch."""
+        self.events.append(
+            {
+                "ticket": ticket.pk,
+                "kind": kind,
+                "actor": None,
+                "created_at": self.now,
+                "note": note,
+                "before": before or {},
+                "after": after or {},
+                "is_internal": is_internal,
+            }
+        )
+
+    def write(self) -> None:
+        update_rows(Ticket, self.changed.values(), ["tier", "team", "version", "updated_at"])
+        insert_rows(TimelineEvent, self.events)
+        outbox.queue_many(self.messages)
+
+
 class TicketEscalation:
     """What a lapsed ticket deadline means: tell people, and on breach move the ticket up a tier."""
 
-    def warn(self, deadline, rule, *, now) -> list:
-        ticket = Ticket.objects.select_related("team__supervisor", "assignee", "site__centre").get(
-            pk=deadline.object_id
-        )
-        people = self._people(ticket, rule, now, default=[Recipient.ASSIGNEE, Recipient.TEAM_SUPERVISOR])
-        TimelineEvent.objects.create(
-            ticket=ticket,
-            kind=Event.SLA_WARNING,
-            created_at=now,
-            note=_("%(target)s due at %(due)s.")
-            % {
-                "target": deadline.label(),
-                "due": timezone.localtime(deadline.due_at).strftime("%m-%d %H:%M"),
-            },
-            is_internal=True,
-        )
-        self._tell(ticket, people, deadline, level=0)
+    def act(self, steps, *, now) -> None:
+        batch = Batch(steps, now)
+        for step in steps:
+            if step.deadline.object_id not in batch.tickets:
+                continue  # the ticket is gone; its deadlines went with it
+            if step.level == 0:
+                step.told = self.warn(batch, step.deadline, step.rule, now=now)
+            else:
+                step.told = self.escalate(batch, step.deadline, step.level, step.rule, now=now)
+        batch.write()
+
+    def warn(self, batch: Batch, deadline, rule, *, now) -> list:
+        ticket = batch.tickets[deadline.object_id]
+        people = self._people(batch, ticket, rule, default=[Recipient.ASSIGNEE, Recipient.TEAM_SUPERVISOR])
+        note = _("%(target)s due at %(due)s.") % {
+            "target": batch.label(deadline),
+            "due": timezone.localtime(deadline.due_at).strftime("%m-%d %H:%M"),
+        }
+        batch.event(ticket, Event.SLA_WARNING, note, is_internal=True)
+        self._tell(batch, ticket, people, deadline, level=0)
         return people
 
-    def escalate(self, deadline, level, rule, *, now) -> list:
-        ticket = (
-            Ticket.objects.select_for_update(of=("self",))
-            .select_related("team", "site__centre")
-            .get(pk=deadline.object_id)
-        )
-        before = {"tier": str(ticket.tier), "team": ticket.team.name if ticket.team else ""}
+    def escalate(self, batch: Batch, deadline, level, rule, *, now) -> list:
+        ticket = batch.tickets[deadline.object_id]
+        team = batch.team(ticket)
+        before = {"tier": str(ticket.tier), "team": team.name if team else ""}
         # The supervisor told is the one of the team that let the deadline lapse.
-        supervisor = ticket.team.supervisor if ticket.team_id and ticket.team.supervisor_id else None
-        moved = self._move_up(ticket, to_tier=min(level + 1, Tier.EXPERT))
+        supervisor = team.supervisor if team and team.supervisor_id else None
+        moved = self._move_up(batch, ticket, to_tier=min(level + 1, Tier.EXPERT))
         people = self._people(
+            batch,
             ticket,
             rule,
-            now,
             default=[Recipient.NEXT_TIER_TEAM, Recipient.TEAM_SUPERVISOR],
             supervisor=supervisor,
         )
-        after = {"tier": str(ticket.tier), "team": ticket.team.name if ticket.team else ""}
-        TimelineEvent.objects.create(
-            ticket=ticket,
-            kind=Event.ESCALATED,
-            created_at=now,
-            note=_("%(target)s overdue since %(due)s: escalation level %(level)s.")
-            % {
-                "target": deadline.label(),
-                "due": timezone.localtime(deadline.due_at).strftime("%m-%d %H:%M"),
-                "level": level,
-            },
+        team = batch.team(ticket)
+        after = {"tier": str(ticket.tier), "team": team.name if team else ""}
+        note = _("%(target)s overdue since %(due)s: escalation level %(level)s.") % {
+            "target": batch.label(deadline),
+            "due": timezone.localtime(deadline.due_at).strftime("%m-%d %H:%M"),
+            "level": level,
+        }
+        batch.event(
+            ticket,
+            Event.ESCALATED,
+            note,
             before={key: value for key, value in before.items() if moved and value != after[key]},
             after={key: value for key, value in after.items() if moved and value != before[key]},
         )
-        self._tell(ticket, people, deadline, level=level)
+        self._tell(batch, ticket, people, deadline, level=level)
         return people
 
-    def _move_up(self, ticket: Ticket, *, to_tier: int) -> bool:
+    def _move_up(self, batch: Batch, ticket: Ticket, *, to_tier: int) -> bool:
         """
         Hand the ticket to the tier the escalation level calls for (level 1 → tier 2, level 2 →
         tier 3), to that tier's team of its centre. Several lapsed deadlines of one ticket move it
@@ -185,74 +311,70 @@ class TicketEscalation:
         """
         if ticket.tier >= to_tier:
             return False
-        centre = ticket.centre_id or (ticket.team.centre_id if ticket.team_id else None)
-        team = Team.objects.filter(centre=centre, tier=to_tier).order_by("name").first() if centre else None
+        centre = ticket.centre_id or (batch.team(ticket).centre_id if ticket.team_id else None)
+        team = batch.teams_by_tier.get((centre, to_tier)) if centre else None
         ticket.tier = to_tier
-        fields = ["tier", "version", "updated_at"]
         # The engineer on it keeps working; the next tier's team is told and may take it over.
         if team is not None:
             ticket.team = team
-            fields.append("team")
         ticket.version += 1
-        ticket.save(update_fields=fields)
+        ticket.updated_at = batch.now
+        batch.changed[ticket.pk] = ticket
         return True
 
-    def _people(self, ticket: Ticket, rule, now, *, default, supervisor=None) -> list[User]:
+    def _people(self, batch: Batch, ticket: Ticket, rule, *, default, supervisor=None) -> list[User]:
         """Resolve the rule's recipients for this ticket; after hours the duty roster joins in."""
         wanted = list(rule.recipients) if rule else default
         people: list[User] = []
         if supervisor is not None and Recipient.TEAM_SUPERVISOR in wanted:
             wanted.remove(Recipient.TEAM_SUPERVISOR)
             people.append(supervisor)
-        centre = ticket.site.centre if ticket.site_id else (ticket.team.centre if ticket.team_id else None)
+        centre = batch.centre(ticket)
         for recipient in wanted:
-            people.extend(self._resolve(ticket, recipient, centre, now))
+            people.extend(self._resolve(batch, ticket, recipient, centre))
         if rule is not None:
-            people.extend(rule.people.all())
-        if centre is not None and not self._business_hours(ticket, now):
-            duty = on_duty(centre, now)
-            people.extend(duty.people[:1])
+            people.extend(batch.rule_people(rule))
+        if centre is not None and not batch.business_hours():
+            people.extend(batch.on_duty(centre))
         return list(dict.fromkeys(person for person in people if person and person.is_active))
 
-    def _resolve(self, ticket, recipient, centre, now) -> list[User]:
+    def _resolve(self, batch: Batch, ticket, recipient, centre) -> list[User]:
+        team = batch.team(ticket)
         if recipient == Recipient.ASSIGNEE:
             return [ticket.assignee] if ticket.assignee_id else []
         if recipient == Recipient.TEAM_SUPERVISOR:
-            return [ticket.team.supervisor] if ticket.team_id and ticket.team.supervisor_id else []
+            return [team.supervisor] if team and team.supervisor_id else []
         if recipient == Recipient.NEXT_TIER_TEAM:
-            return list(ticket.team.members.all()) if ticket.team_id else []
+            return batch.members(team) if team else []
         if recipient == Recipient.DUTY_ENGINEER:
-            return on_duty(centre, now).people[:1] if centre else []
+            return batch.on_duty(centre) if centre else []
         if recipient == Recipient.CENTRE_MANAGER:
             return [centre.manager] if centre and centre.manager_id else []
         if recipient == Recipient.COMPANY_LEADER:
             if ticket.level != Level.I:
                 return [centre.manager] if centre and centre.manager_id else []
-            return list(User.objects.filter(is_company_leader=True, is_active=True))
+            return batch.company_leaders()
         return []
 
-    def _business_hours(self, ticket: Ticket, now) -> bool:
-        """Whether `now` is inside the standard working week (the default policy's calendar)."""
-        policy = clock.policy_for(None)
-        return policy is None or is_open(now, policy.calendar.schedule())
-
-    def _tell(self, ticket: Ticket, people, deadline, *, level: int) -> None:
+    def _tell(self, batch: Batch, ticket: Ticket, people, deadline, *, level: int) -> None:
         if level == 0:
             subject = _("%(number)s: %(target)s due soon") % {
                 "number": ticket.number,
-                "target": deadline.label(),
+                "target": batch.label(deadline),
             }
         else:
             subject = _("%(number)s: %(target)s overdue, escalated to level %(level)s") % {
                 "number": ticket.number,
-                "target": deadline.label(),
+                "target": batch.label(deadline),
                 "level": level,
             }
-        outbox.queue(
-            people,
-            kind="ticket.sla_warning" if level == 0 else "ticket.escalated",
-            subject=subject,
-            body=f"{ticket.title} · {ticket.organisation}",
-            url=f"/tickets/{ticket.number}/",
-            dedupe_key=f"deadline-{deadline.pk}-{level}",
+        batch.messages.append(
+            outbox.Message(
+                people,
+                kind="ticket.sla_warning" if level == 0 else "ticket.escalated",
+                subject=subject,
+                body=f"{ticket.title} · {ticket.organisation_name}",
+                url=f"/tickets/{ticket.number}/",
+                dedupe_key=f"deadline-{deadline.pk}-{level}",
+            )
         )

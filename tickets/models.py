@@ -57,6 +57,7 @@ class Ticket(models.Model):
         verbose_name=_("organisation"),
         on_delete=models.PROTECT,
         related_name="tickets",
+        db_index=False,  # (organisation, created_at) below serves it
     )
     site = models.ForeignKey(
         Site,
@@ -114,6 +115,7 @@ class Ticket(models.Model):
         null=True,
         blank=True,
         related_name="tickets",
+        db_index=False,  # (team, status) below serves it
     )
     assignee = models.ForeignKey(
         User,
@@ -122,6 +124,7 @@ class Ticket(models.Model):
         null=True,
         blank=True,
         related_name="assigned_tickets",
+        db_index=False,  # (assignee, status) below serves it
     )
     logged_by = models.ForeignKey(
         User, verbose_name=_("logged by"), on_delete=models.PROTECT, related_name="logged_tickets"
@@ -187,7 +190,8 @@ class Ticket(models.Model):
 class TimelineEvent(models.Model):
     """One change to a ticket: who, when, what, and the values before and after."""
 
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
+    # (ticket, created_at) below serves every lookup by ticket.
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events", db_index=False)
     kind = models.CharField(_("event"), max_length=32, choices=Event.choices)
     actor = models.ForeignKey(User, verbose_name=_("by"), on_delete=models.PROTECT, null=True, blank=True)
     created_at = models.DateTimeField(_("at"), default=timezone.now)

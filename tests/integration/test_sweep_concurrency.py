@@ -197,11 +197,11 @@ def test_a_batch_that_fails_rolls_back_whole_and_the_next_sweep_finishes(
     calls = []
     original_warn = TicketEscalation.warn
 
-    def failing_warn(self, deadline, rule, *, now):
+    def failing_warn(self, batch, deadline, rule, *, now):
         calls.append(deadline.pk)
         if len(calls) == 15:
             raise RuntimeError("mail server on fire")
-        return original_warn(self, deadline, rule, now=now)
+        return original_warn(self, batch, deadline, rule, now=now)
 
     monkeypatch.setattr(TicketEscalation, "warn", failing_warn)
 
@@ -253,11 +253,11 @@ def test_a_second_sweep_takes_the_deadlines_the_first_has_not_locked(tickets, la
     original_warn = TicketEscalation.warn
     test_thread = threading.get_ident()
 
-    def slow_warn(self, deadline, rule, *, now):
+    def slow_warn(self, batch, deadline, rule, *, now):
         if threading.get_ident() != test_thread and not holding.is_set():
             holding.set()
             release.wait(timeout=30)
-        return original_warn(self, deadline, rule, now=now)
+        return original_warn(self, batch, deadline, rule, now=now)
 
     monkeypatch.setattr(TicketEscalation, "warn", slow_warn)
     first_result, errors = [], []

@@ -331,11 +331,11 @@ def failing_escalation(monkeypatch):
     handler = registry.handler_for("ticket.response")
     calls = []
 
-    def escalate(deadline, level, rule, *, now):
+    def escalate(batch, deadline, level, rule, *, now):
         calls.append(deadline.pk)
         if len(calls) == 3:
             raise RuntimeError("handler failed")
-        return TicketEscalation.escalate(handler, deadline, level, rule, now=now)
+        return TicketEscalation.escalate(handler, batch, deadline, level, rule, now=now)
 
     monkeypatch.setattr(handler, "escalate", escalate)
     return monkeypatch
