@@ -89,6 +89,7 @@ class Notification(models.Model):
         null=True,
         blank=True,
         related_name="notifications",
+        db_index=False,  # the partial index below: most rows are a user's, with no robot
     )
     channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
@@ -130,6 +131,7 @@ class Notification(models.Model):
                 name="notification_pending_idx",
             ),
             models.Index(fields=["recipient", "read_at"], name="notification_unread_idx"),
+            models.Index(fields=["robot"], condition=Q(robot__isnull=False), name="notification_robot_idx"),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -202,6 +202,30 @@ def _insert_many(messages: list[Message], channels: list[str]) -> int:
     return len(written)
 
 
+@transaction.atomic
+def queue_robot(
+    robots: Robot | Iterable[Robot],
+    *,
+    kind: str,
+    subject: str,
+    body: str,
+    url: str = "",
+    dedupe_key: str = "",
+) -> list[Notification]:
+    """Write one message per active group robot in the caller's transaction; see `queue`."""
+    if isinstance(robots, Robot):
+        robots = [robots]
+    rows, seen = [], set()
+    for robot in robots:
+        if robot is None or robot.pk in seen or not robot.is_active:
+            continue
+        seen.add(robot.pk)
+        row = _message(kind, subject, body, url, _suffixed(dedupe_key, "robot", robot.pk))
+        row.robot, row.channel = robot, Channel.WEBHOOK
+        rows.append(row)
+    return _write(rows)
+
+
 def _message(kind, subject, body, url, dedupe_key) -> Notification:
     return Notification(kind=kind, subject=_subject(subject), body=str(body), url=url, dedupe_key=dedupe_key)
 

@@ -165,6 +165,19 @@ def next_check(deadline: Deadline, stage: int, rules: Rules) -> datetime | None:
     return add_business_time(deadline.due_at, delay, rules.schedule(deadline.calendar))
 
 
+# What the sweep reads of a deadline (its handler gets these too).
+SWEPT_FIELDS = (
+    "content_type",
+    "object_id",
+    "kind",
+    "calendar",
+    "target_seconds",
+    "warn_at",
+    "due_at",
+    "stage",
+    "state",
+    "next_check_at",
+)
 STATE_AFTER = {1: State.WARNED, 2: State.BREACHED, 3: State.BREACHED, 4: State.BREACHED}
 
 
@@ -245,7 +258,7 @@ def _sweep_batches(now: datetime, batch_size: int, *, once: bool = False) -> tup
                 due = Deadline.objects.due(now).order_by("next_check_at")
                 if connection.features.has_select_for_update_skip_locked:
                     due = due.select_for_update(skip_locked=True, of=("self",))
-                batch = list(due[:batch_size])
+                batch = list(due.only(*SWEPT_FIELDS)[:batch_size])
                 if not batch:
                     return result, False
                 rules = rules or Rules()

@@ -88,3 +88,27 @@ def test_the_admin_login_is_throttled_too(client, admin_user):
         client.post("/admin/login/", {"username": "admin", "password": "wrong"})
     client.post("/admin/login/", {"username": "admin", "password": "pass-word-1"})
     assert "_auth_user_id" not in client.session
+
+
+class UnreachableCache:
+    """A shared cache whose server is down: every call raises, as Django's Redis cache does."""
+
+    def __getattr__(self, name):
+        def refuse(*args, **kwargs):
+            raise ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+        return refuse
+
+
+def test_with_the_shared_cache_down_sign_in_works_and_is_still_throttled(client, agent, monkeypatch):
+    monkeypatch.setattr(throttle, "cache", UnreachableCache())
+    monkeypatch.setattr(throttle, "_local", type(throttle._local)("throttle-test", {}))
+    # the right password signs in
+    assert client.post("/login/", {"username": "agent", "password": "pass-word-1"}).status_code == 302
+    client.logout()
+    # and failures are counted in the process's memory meanwhile: the sixth attempt is refused
+    for _ in range(throttle.FAILURES_PER_ACCOUNT):
+        assert fail(client).status_code == 200
+    response = client.post("/login/", {"username": "agent", "password": "pass-word-1"})
+    assert response.status_code == 200
+    assert "_auth_user_id" not in client.session

@@ -190,7 +190,8 @@ def snapshot(deadline_ids) -> dict:
 def test_a_batch_that_fails_rolls_back_whole_and_the_next_sweep_finishes(
     tickets, lapse, monkeypatch, breached, levels
 ):
-    # given: 30 lapsed deadlines, swept in batches of 10, and a handler that fails on its 15th call
+    # given: 30 lapsed deadlines, swept in batches of 10 by one thread, and a handler that fails on
+    # its 15th call
     now = timezone.now()
     ordered = spread(lapse(tickets, breached=breached, now=now), now)
     before = snapshot(ordered)
@@ -207,7 +208,7 @@ def test_a_batch_that_fails_rolls_back_whole_and_the_next_sweep_finishes(
 
     # when
     with pytest.raises(RuntimeError, match="on fire"):
-        clock.sweep(now=now, batch_size=10)
+        clock.sweep(now=now, batch_size=10, workers=1)
 
     # then: the first batch is done, the failed batch left no trace, the third was not started
     done, untouched = ordered[:10], ordered[10:]
@@ -230,7 +231,7 @@ def test_a_batch_that_fails_rolls_back_whole_and_the_next_sweep_finishes(
 
     # when: the handler works again and the next sweep runs
     monkeypatch.setattr(TicketEscalation, "warn", original_warn)
-    result = clock.sweep(now=now, batch_size=10)
+    result = clock.sweep(now=now, batch_size=10, workers=1)
 
     # then: the other 20 are done, and nothing twice
     assert result.warned == 20
@@ -286,3 +287,29 @@ def test_a_second_sweep_takes_the_deadlines_the_first_has_not_locked(tickets, la
         dict.fromkeys(deadline_ids, 1)
     )
     assert second.warned == TICKETS - 1
+
+
+def test_one_sweep_with_helper_threads_acts_on_each_deadline_once(tickets, lapse, handed_over):
+    # given: two lapsed deadlines per ticket (response and resolution), more than one small batch
+    now = timezone.now()
+    versions = dict(Ticket.objects.values_list("pk", "version"))
+    ids = lapse(tickets, now=now) + lapse(tickets, kind="ticket.resolution", now=now)
+
+    # when: one sweep runs in batches of 4, with two helper threads beside it
+    result = clock.sweep(now=now, batch_size=4, workers=3)
+
+    # then: each deadline was warned and escalated once, by whichever thread took its batch
+    assert result.as_dict() == {"warned": 60, "escalated": {"1": 60}, "lost_races": 0}
+    assert Counter(Escalation.objects.values_list("deadline_id", "level")) == Counter(
+        {(pk, level): 1 for pk in ids for level in (0, 1)}
+    )
+    # each ticket moved up a tier once (its second lapsed deadline found it there already)
+    for ticket in Ticket.objects.filter(pk__in=versions):
+        assert (ticket.tier, ticket.version) == (2, versions[ticket.pk] + 1)
+        assert ticket.events.filter(kind=Event.ESCALATED).count() == 2
+        assert ticket.events.filter(kind=Event.SLA_WARNING).count() == 2
+    # and every message was written and handed to a worker once
+    keys = list(Notification.objects.filter(kind__in=SWEEP_KINDS).values_list("dedupe_key", flat=True))
+    assert len(keys) == len(set(keys)) > 0
+    emails = Notification.objects.filter(kind__in=SWEEP_KINDS, channel=Channel.EMAIL)
+    assert Counter(handed_over) == Counter(dict.fromkeys(emails.values_list("pk", flat=True), 1))

@@ -565,3 +565,52 @@ def test_sweep_task_delivers_pending_rows(carol):
     with time_machine.travel(START + timedelta(minutes=1), tick=False):
         assert tasks.deliver_pending_task.apply().get() == 1
     assert len(mail.outbox) == 1
+
+
+# queue_many: the SLA sweep's batches (on PostgreSQL one INSERT … SELECT, elsewhere queue's way)
+
+
+def escalated(recipients, number: int, **fields) -> services.Message:
+    values = {
+        "kind": "ticket.escalated",
+        "subject": f"SD-2026-{number:06d}: response\noverdue",
+        "body": "核心交换机宕机 · 甲单位",
+        "url": f"/tickets/SD-2026-{number:06d}/",
+        "dedupe_key": f"deadline-{number}-1",
+    } | fields
+    return services.Message(recipients, **values)
+
+
+def test_queue_many_writes_what_queue_would_write_for_each_message(
+    carol, engineer, django_capture_on_commit_callbacks
+):
+    # given: carol has an e-mail address, engineer has none; dave is inactive
+    dave = UserFactory(username="dave", role=Role.ENGINEER, email="dave@example.com", is_active=False)
+    # when: two messages, one naming carol twice
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        written = services.queue_many(
+            [escalated([carol, engineer, carol, dave], 1), escalated([engineer], 2)]
+        )
+    # then: in-app for both (sent at once), e-mail for carol only (pending), nothing for dave
+    rows = Notification.objects.order_by("recipient__username", "channel", "dedupe_key")
+    assert written == 4
+    assert [(row.recipient.username, row.channel, row.status, row.dedupe_key) for row in rows] == [
+        ("carol", Channel.EMAIL, Status.PENDING, f"deadline-1-1:{carol.pk}:email"),
+        ("carol", Channel.IN_APP, Status.SENT, f"deadline-1-1:{carol.pk}:in_app"),
+        ("engineer", Channel.IN_APP, Status.SENT, f"deadline-1-1:{engineer.pk}:in_app"),
+        ("engineer", Channel.IN_APP, Status.SENT, f"deadline-2-1:{engineer.pk}:in_app"),
+    ]
+    # a subject is one line
+    assert rows[0].subject == "SD-2026-000001: response overdue"
+    assert rows[1].sent_at is not None and rows[0].sent_at is None
+    # and only the pending e-mail is handed to a worker after the commit
+    assert len(callbacks) == 1
+
+
+def test_queue_many_twice_queues_once(carol, django_capture_on_commit_callbacks):
+    services.queue_many([escalated([carol], 1)])
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        again = services.queue_many([escalated([carol], 1), escalated([carol], 3)])
+    assert again == 2  # only message 3's two rows are new
+    assert Notification.objects.count() == 4
+    assert len(callbacks) == 1
