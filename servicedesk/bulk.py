@@ -46,7 +46,10 @@ def insert_rows(model, rows: list[dict]) -> int:
     meta = model._meta
     fields = [meta.get_field(name) for name in rows[0]]
     if connection.vendor != "postgresql":
-        model.objects.bulk_create(model(**row) for row in rows)
+        names = {field.name: field.attname for field in fields}  # a foreign key is given by its id
+        model.objects.bulk_create(
+            model(**{names[name]: value for name, value in row.items()}) for row in rows
+        )
         return len(rows)
     quote = connection.ops.quote_name
     arrays, params = [], []
