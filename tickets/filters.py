@@ -4,9 +4,12 @@ import datetime
 
 import django_filters
 from django import forms
-from django.db.models import Q
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Exists, OuterRef, Q
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+
+from sla.models import Deadline
 
 from .choices import Kind, Level, Status, Urgency
 from .models import Ticket
@@ -96,6 +99,12 @@ class TicketFilter(StrictQueryMixin, django_filters.FilterSet):
     centre = IdFilter(field_name="centre")
     created_after = UtcDateTimeFilter(field_name="created_at", lookup_expr="gte")
     created_before = UtcDateTimeFilter(field_name="created_at", lookup_expr="lte")
+    due_after = UtcDateTimeFilter(
+        method="due_between", help_text=gettext_lazy("With an open deadline due at or after this time.")
+    )
+    due_before = UtcDateTimeFilter(
+        method="due_between", help_text=gettext_lazy("With an open deadline due at or before this time.")
+    )
     q = django_filters.CharFilter(
         method="search", help_text=gettext_lazy("Words in the number, title or description.")
     )
@@ -106,6 +115,19 @@ class TicketFilter(StrictQueryMixin, django_filters.FilterSet):
     class Meta:
         model = Ticket
         fields = []
+
+    def due_between(self, queryset, name, value):
+        """Tickets with one open deadline inside the range (both ends, when both are given)."""
+        after, before = self.form.cleaned_data.get("due_after"), self.form.cleaned_data.get("due_before")
+        if name == "due_before" and after is not None:
+            return queryset  # done with due_after
+        window = {"due_at__gte": after} if after is not None else {}
+        if before is not None:
+            window["due_at__lte"] = before
+        deadlines = Deadline.objects.open().filter(
+            content_type=ContentType.objects.get_for_model(Ticket), object_id=OuterRef("pk"), **window
+        )
+        return queryset.filter(Exists(deadlines))
 
     def search(self, queryset, name, value):
         value = value.strip()

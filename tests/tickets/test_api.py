@@ -826,3 +826,44 @@ def test_manager_escalates_by_hand_and_the_top_tier_refuses(manager, ticket, eng
     assert refused.json() == {
         "detail": "The ticket is already with the top tier, the product and technical experts."
     }
+
+
+def test_the_due_range_finds_tickets_by_their_open_deadlines(agent, make_ticket, team, engineer):
+    from sla.models import Deadline
+    from sla.services import meet
+
+    # given: two tickets; the second has already met every deadline
+    waiting = make_ticket(team=team, assignee=engineer, title="等待响应")
+    answered = make_ticket(team=team, assignee=engineer, title="已处理")
+    meet(
+        answered,
+        list(Deadline.objects.for_object(answered).values_list("kind", flat=True)),
+        at=answered.created_at,
+    )
+    first_due = Deadline.objects.for_object(waiting).open().order_by("due_at").first().due_at
+
+    def due(**window):
+        query = "&".join(f"{name}={value.isoformat().replace('+', '%2B')}" for name, value in window.items())
+        response = api(agent).get(f"/api/tickets/?{query}")
+        assert response.status_code == 200, response.content
+        return numbers(response)
+
+    # then: only the ticket with an open deadline in the range is listed
+    assert due(due_before=first_due) == [waiting.number]
+    assert due(due_before=first_due - timedelta(seconds=1)) == []
+    assert due(due_after=first_due, due_before=first_due + timedelta(minutes=1)) == [waiting.number]
+    assert due(due_after=first_due + timedelta(days=3650)) == []
+
+
+def test_the_ticket_list_page_filters_by_due_time(client, agent, make_ticket, team, engineer, english):
+    ticket = make_ticket(team=team, assignee=engineer, title="等待响应")
+    client.force_login(agent)
+
+    soon = client.get("/tickets/", {"due_before": "2099-01-01T00:00"})
+    past = client.get("/tickets/", {"due_before": "2000-01-01T00:00"})
+    wrong = client.get("/tickets/", {"due_before": "tomorrow"})
+
+    assert ticket.number in soon.content.decode()
+    assert ticket.number not in past.content.decode()
+    assert wrong.status_code == 400
+    assert "due_before" in wrong.content.decode()
