@@ -79,7 +79,7 @@ class Notification(models.Model):
         null=True,
         blank=True,
         related_name="notifications",
-        # The (recipient, read_at) index below serves every lookup by recipient.
+        # The in-app (recipient, read_at) index below serves every lookup by recipient.
         db_index=False,
     )
     robot = models.ForeignKey(
@@ -130,7 +130,12 @@ class Notification(models.Model):
                 condition=Q(status=Status.PENDING),
                 name="notification_pending_idx",
             ),
-            models.Index(fields=["recipient", "read_at"], name="notification_unread_idx"),
+            # Every read by recipient is of in-app messages (the bell, the list): e-mails need no entry.
+            models.Index(
+                fields=["recipient", "read_at"],
+                condition=Q(channel=Channel.IN_APP),
+                name="notification_in_app_idx",
+            ),
             models.Index(fields=["robot"], condition=Q(robot__isnull=False), name="notification_robot_idx"),
         ]
         constraints = [

@@ -79,3 +79,19 @@ def english(client):
     client.cookies["django_language"] = "en"
     with translation.override("en"):
         yield
+
+
+@pytest.fixture
+def broker_connection_attempts(monkeypatch) -> list[str]:
+    """Every attempt any code makes to connect to a Celery broker, by its address."""
+    from kombu.connection import Connection
+
+    attempts: list[str] = []
+    establish = Connection._establish_connection
+
+    def counted(self):
+        attempts.append(self.as_uri())
+        return establish(self)
+
+    monkeypatch.setattr(Connection, "_establish_connection", counted)
+    return attempts

@@ -74,6 +74,8 @@ class Ticket(models.Model):
         null=True,
         blank=True,
         related_name="tickets",
+        # No index: only deleting a contact looks tickets up by it, and every ticket write pays for one.
+        db_index=False,
     )
     contract = models.ForeignKey(
         Contract,
@@ -127,7 +129,11 @@ class Ticket(models.Model):
         db_index=False,  # (assignee, status) below serves it
     )
     logged_by = models.ForeignKey(
-        User, verbose_name=_("logged by"), on_delete=models.PROTECT, related_name="logged_tickets"
+        User,
+        verbose_name=_("logged by"),
+        on_delete=models.PROTECT,
+        related_name="logged_tickets",
+        db_index=False,  # as `contact`: read only when a user is deleted
     )
     problem_type = models.CharField(_("problem type"), max_length=16, choices=ProblemType.choices, blank=True)
     workaround = models.TextField(_("workaround"), blank=True)

@@ -8,7 +8,6 @@ is needed.
 """
 
 import os
-import time
 from contextlib import contextmanager
 from datetime import timedelta
 
@@ -66,9 +65,8 @@ def broker_at(url: str):
         _drop_broker_connections()
 
 
-def log_call_at_intake(client, device, team, assignee=None) -> tuple[Ticket, float]:
+def log_call_at_intake(client, device, team, assignee=None) -> Ticket:
     """The agent logs a Level I fault for `team` (and `assignee`, if given) on the intake page."""
-    started = time.monotonic()
     response = client.post(
         "/intake/",
         {
@@ -86,11 +84,10 @@ def log_call_at_intake(client, device, team, assignee=None) -> tuple[Ticket, flo
             "action": "log",
         },
     )
-    elapsed = time.monotonic() - started
     ticket = Ticket.objects.get()
     assert response.status_code == 302
     assert response["Location"] == f"/intake/?logged={ticket.number}"
-    return ticket, elapsed
+    return ticket
 
 
 def test_with_the_broker_down_a_call_is_logged_and_its_emails_wait_for_the_sweep(
@@ -100,11 +97,10 @@ def test_with_the_broker_down_a_call_is_logged_and_its_emails_wait_for_the_sweep
     client.force_login(agent)
     with broker_at(CLOSED_PORT):
         # when: the hotline logs a call for a team of two
-        ticket, elapsed = log_call_at_intake(client, device, team)
+        ticket = log_call_at_intake(client, device, team)
 
-    # then: the call is logged (the request returned, far inside any request timeout), the team
-    # sees it in the application, and its e-mails are pending in the outbox, not lost
-    assert elapsed < 120, f"logging the call took {elapsed:.1f} s"
+    # then: the call is logged, the team sees it in the application, and its e-mails are
+    # pending in the outbox, not lost
     assert ticket.team == team
     rows = Notification.objects.filter(kind="ticket.assigned")
     assert set(rows.filter(channel=Channel.IN_APP).values_list("recipient__username", "status")) == {
@@ -138,12 +134,12 @@ def test_with_the_broker_down_a_call_is_logged_and_its_emails_wait_for_the_sweep
 
 
 def test_with_the_broker_down_logging_a_call_is_not_held_up_by_the_handover(
-    client, agent, device, team, engineer
+    client, agent, device, team, engineer, broker_connection_attempts
 ):
     # given: the broker's port is closed
     client.force_login(agent)
     with broker_at(CLOSED_PORT):
         # when: the hotline logs a call assigned to an engineer (one e-mail to hand over)
-        _, elapsed = log_call_at_intake(client, device, team, assignee=engineer)
-    # then: the hand-over gives up at once; the request costs what it costs with the broker up
-    assert elapsed < 3, f"logging the call took {elapsed:.1f} s with the broker down"
+        log_call_at_intake(client, device, team, assignee=engineer)
+    # then: the hand-over tried the broker once and gave up (no retries inside the request)
+    assert len(broker_connection_attempts) == 1, broker_connection_attempts
