@@ -5,19 +5,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('notifications', '0002_partial_robot_index'),
+        ("notifications", "0002_partial_robot_index"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='notification',
-            name='notification_unread_idx',
+            model_name="notification",
+            name="notification_unread_idx",
         ),
         migrations.AddIndex(
-            model_name='notification',
-            index=models.Index(condition=models.Q(('channel', 'in_app')), fields=['recipient', 'read_at'], name='notification_in_app_idx'),
+            model_name="notification",
+            index=models.Index(
+                condition=models.Q(("channel", "in_app")),
+                fields=["recipient", "read_at"],
+                name="notification_in_app_idx",
+            ),
         ),
     ]

@@ -6,22 +6,35 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('customers', '0001_initial'),
-        ('tickets', '0004_drop_number_pattern_index'),
+        ("customers", "0001_initial"),
+        ("tickets", "0004_drop_number_pattern_index"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='ticket',
-            name='contact',
-            field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='tickets', to='customers.contact', verbose_name='contact'),
+            model_name="ticket",
+            name="contact",
+            field=models.ForeignKey(
+                blank=True,
+                db_index=False,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="tickets",
+                to="customers.contact",
+                verbose_name="contact",
+            ),
         ),
         migrations.AlterField(
-            model_name='ticket',
-            name='logged_by',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='logged_tickets', to=settings.AUTH_USER_MODEL, verbose_name='logged by'),
+            model_name="ticket",
+            name="logged_by",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="logged_tickets",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="logged by",
+            ),
         ),
     ]
