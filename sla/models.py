@@ -215,11 +215,14 @@ class Deadline(models.Model):
     and `next_check_at` is when it must look again; null when there is nothing left to do.
     """
 
-    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE)
+    # The sweep rewrites a deadline at each stage, and every index costs it a write: the
+    # (content_type, object_id) index below serves both of these keys, and calendars, a handful,
+    # are never looked up by deadline but when one is deleted.
+    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, db_index=False)
     object_id = models.PositiveBigIntegerField()
     subject = GenericForeignKey("content_type", "object_id")
     kind = models.CharField(_("kind"), max_length=40)
-    calendar = models.ForeignKey(Calendar, on_delete=models.PROTECT)
+    calendar = models.ForeignKey(Calendar, on_delete=models.PROTECT, db_index=False)
     target_seconds = models.PositiveIntegerField(_("target (seconds of business time)"))
     started_at = models.DateTimeField(_("started at"))
     warn_at = models.DateTimeField(_("warn at"))
@@ -268,7 +271,10 @@ class Deadline(models.Model):
 class Escalation(models.Model):
     """One warning (level 0) or escalation (levels 1–3) of a deadline: exactly once each."""
 
-    deadline = models.ForeignKey(Deadline, on_delete=models.CASCADE, related_name="escalations")
+    # The unique (deadline, level) constraint below is the index by deadline.
+    deadline = models.ForeignKey(
+        Deadline, on_delete=models.CASCADE, related_name="escalations", db_index=False
+    )
     level = models.PositiveSmallIntegerField(_("level"))
     created_at = models.DateTimeField(_("at"), default=timezone.now)
     told = models.JSONField(_("told"), default=list, blank=True)
