@@ -205,6 +205,8 @@ CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT",
 # Threads of one SLA sweep on PostgreSQL (sla.services.sweep): the database writes one batch
 # while Python prepares the next.
 SLA_SWEEP_WORKERS = env.int("SLA_SWEEP_WORKERS", default=2)
+# Whoever a sweep batch would tell of more deadlines than this (of one kind) gets one digest.
+SLA_DIGEST_AFTER = env.int("SLA_DIGEST_AFTER", default=20)
 
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

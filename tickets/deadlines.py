@@ -3,8 +3,12 @@ The promises a ticket carries (response, arrival, workaround, resolution, report
 and what the sweep does when one lapses. The clock itself lives in `sla`.
 """
 
+import hashlib
+from collections import Counter
+from dataclasses import replace
 from datetime import timedelta
 
+from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -244,7 +248,55 @@ class Batch:
     def write(self) -> None:
         update_rows(Ticket, self.changed.values(), ["tier", "team", "version", "updated_at"])
         insert_rows(TimelineEvent, self.events)
-        outbox.queue_many(self.messages)
+        outbox.queue_many(self.digested(self.messages))
+
+    def digested(self, messages: list[outbox.Message]) -> list[outbox.Message]:
+        """
+        The batch's messages, except that whoever would get more than SLA_DIGEST_AFTER of one
+        kind (a team told of hundreds of tickets after an outage) gets one digest of them
+        instead: one in-app message and one e-mail listing the tickets. Who was told of each
+        deadline stays recorded on its escalation row either way.
+        """
+        limit = settings.SLA_DIGEST_AFTER
+        counts = Counter((person.pk, message.kind) for message in messages for person in message.recipients)
+        crowded = {key for key, count in counts.items() if count > limit}
+        if not crowded:
+            return messages
+        kept, digests = [], {}
+        for message in messages:
+            direct = []
+            for person in message.recipients:
+                if (person.pk, message.kind) in crowded:
+                    digests.setdefault((person.pk, message.kind), (person, []))[1].append(message)
+                else:
+                    direct.append(person)
+            if direct:
+                kept.append(replace(message, recipients=direct))
+        return kept + [digest(person, kind, covered) for (_, kind), (person, covered) in digests.items()]
+
+
+DIGEST_LINES = 50
+
+
+def digest(person: User, kind: str, messages: list[outbox.Message]) -> outbox.Message:
+    """One message for `person` that stands for `messages` (all of `kind`), listing their subjects."""
+    if kind == "ticket.sla_warning":
+        subject = _("%(count)s ticket deadlines due soon") % {"count": len(messages)}
+    else:
+        subject = _("%(count)s ticket deadlines overdue and escalated") % {"count": len(messages)}
+    lines = [message.subject for message in messages[:DIGEST_LINES]]
+    if len(messages) > DIGEST_LINES:
+        lines.append(_("… and %(count)s more.") % {"count": len(messages) - DIGEST_LINES})
+    # The same batch always makes the same digest: its key names what it stands for.
+    covered = hashlib.sha256("|".join(message.dedupe_key for message in messages).encode()).hexdigest()[:32]
+    return outbox.Message(
+        [person],
+        kind=kind,
+        subject=subject,
+        body="\n".join(lines),
+        url="/tickets/",
+        dedupe_key=f"digest-{covered}",
+    )
 
 
 class TicketEscalation:

@@ -85,6 +85,7 @@ class Ticket(models.Model):
         blank=True,
         related_name="tickets",
         help_text=_("Empty: paid service."),
+        db_index=False,  # as `contact`: read only when a contract is deleted
     )
     equipment = models.ForeignKey(
         Equipment,

@@ -33,6 +33,12 @@ ESCALATION_ROUNDS = 25  # of level-1 escalations of deadlines warned before
 SWEEP_KINDS = ["ticket.sla_warning", "ticket.escalated"]
 
 
+@pytest.fixture(autouse=True)
+def no_digests(settings):
+    """These tests follow each deadline's own messages; digests are tested in tests/sla."""
+    settings.SLA_DIGEST_AFTER = 1_000_000
+
+
 @pytest.fixture
 def tickets(make_ticket):
     return [make_ticket(title=f"核心交换机宕机 {n}") for n in range(TICKETS)]

@@ -656,3 +656,57 @@ def test_a_level_1_breach_without_a_tier_2_team_raises_the_tier_and_keeps_the_te
 
     ticket = fresh(ticket)
     assert (ticket.tier, ticket.team, ticket.assignee) == (2, team, engineer)
+
+
+# Digests: after an outage a team is told of many deadlines at once
+
+
+def test_whoever_would_get_more_than_the_limit_gets_one_digest(
+    clock, make_ticket, engineer, supervisor, settings
+):
+    # given: 25 Level I faults of the same engineer and team, whose responses warn at the same time
+    settings.SLA_DIGEST_AFTER = 20
+    for person in (engineer, supervisor):
+        person.email = f"{person.username}@example.cn"
+        person.save()
+    clock.move_to(MONDAY_10)
+    tickets = [make_ticket(level=Level.I, title=f"核心交换机宕机 {n}") for n in range(25)]
+    clock.move_to(shanghai(2026, 11, 23, 10, 22, 30))
+
+    # when
+    result = clock_services.sweep()
+
+    # then: each deadline is warned and records who was told ...
+    assert result.warned == 25
+    for ticket in tickets:
+        response = deadlines_of(ticket)["ticket.response"]
+        assert set(Escalation.objects.get(deadline=response, level=0).told) == {
+            str(engineer.pk),
+            str(supervisor.pk),
+        }
+    # ... and each of the two gets one digest in the application and one e-mail, not 25 of each
+    for person in (engineer, supervisor):
+        rows = Notification.objects.filter(recipient=person, kind="ticket.sla_warning")
+        assert sorted(rows.values_list("channel", flat=True)) == [Channel.EMAIL, Channel.IN_APP]
+        digest = rows.get(channel=Channel.IN_APP)
+        assert digest.subject == "25 ticket deadlines due soon"
+        assert digest.body.splitlines() == [f"{ticket.number}: First response due soon" for ticket in tickets]
+    # a second sweep at the same moment sends nothing more
+    assert clock_services.sweep().as_dict() == NOTHING
+    assert Notification.objects.filter(kind="ticket.sla_warning").count() == 4
+
+
+def test_up_to_the_limit_each_deadline_has_its_own_message(clock, make_ticket, engineer, settings):
+    settings.SLA_DIGEST_AFTER = 20
+    clock.move_to(MONDAY_10)
+    tickets = [make_ticket(level=Level.I, title=f"核心交换机宕机 {n}") for n in range(20)]
+    clock.move_to(shanghai(2026, 11, 23, 10, 22, 30))
+
+    clock_services.sweep()
+
+    rows = Notification.objects.filter(recipient=engineer, kind="ticket.sla_warning", channel=Channel.IN_APP)
+    assert sorted(rows.values_list("subject", flat=True)) == sorted(
+        f"{ticket.number}: First response due soon" for ticket in tickets
+    )
+    for ticket in tickets:
+        assert told_at(deadlines_of(ticket)["ticket.response"], 0) == {"engineer", "supervisor"}
