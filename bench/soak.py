@@ -1173,7 +1173,18 @@ class Soak:
             person.join(timeout=90)
         still = [person.name for person in people if person.is_alive()]
         if not self.worker.alive():
-            self.faults.append({"what": "worker found dead after traffic; started again"})
+            # As a supervisor would (docker-compose's restart policy): start it again, and say why it died.
+            causes = [
+                line.strip()
+                for line in self.worker.log_path.read_text(errors="replace").splitlines()
+                if "Unrecoverable error" in line
+            ]
+            self.faults.append(
+                {
+                    "what": "worker found dead after traffic; started again",
+                    "cause": causes[-1][-300:] if causes else "unknown",
+                }
+            )
             self.worker = self.new_worker()
         return {"seconds": round(time.monotonic() - began, 1), "threads_not_finished": still}
 

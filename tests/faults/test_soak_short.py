@@ -48,7 +48,16 @@ def test_the_soak_sent_mixed_traffic_through_its_faults(soak):
     faults = " / ".join(fault["what"] for fault in soak["faults"])
     assert "worker SIGKILL" in faults
     assert "redis SIGKILL" in faults
-    assert soak["worker_starts"] == 2
+    # The worker is started once, and again after the planned SIGKILL. It may also die when Redis
+    # drops just as a task is acknowledged: kombu's Redis transport then raises AttributeError
+    # ('NoneType' object has no attribute 'hostname') while closing the lost connection, an
+    # "Unrecoverable error" of the worker (a known bug of kombu 5.7; production restarts it,
+    # docker-compose.yml). That death, and no other, is allowed; the soak restarts the worker as a
+    # supervisor would, and the next test proves that nothing was lost or doubled by it.
+    unplanned = [fault for fault in soak["faults"] if fault["what"].startswith("worker found dead")]
+    assert soak["worker_starts"] == 2 + len(unplanned)
+    for fault in unplanned:
+        assert "Unrecoverable error" in fault["cause"] and "hostname" in fault["cause"], fault
     # something of every kind was accepted, then looked for
     for what in ("tickets", "comments", "attachments"):
         assert soak["accepted"].get(what, 0) > 0, f"no {what} accepted: {soak['errors_by_kind']}"
@@ -66,5 +75,8 @@ def test_the_soak_lost_nothing_and_doubled_nothing(soak):
     assert soak["exit_code"] == 0
     # An e-mail the mail server took just before the worker died is sent again after the claim
     # lease (at-least-once): at most one per pool process (two) per kill, each one shown.
-    kills = sum("worker SIGKILL" in fault["what"] for fault in soak["faults"])
+    kills = sum(
+        "worker SIGKILL" in fault["what"] or fault["what"].startswith("worker found dead")
+        for fault in soak["faults"]
+    )
     assert soak["resent_after_kill"] <= 2 * kills, soak["details"]
