@@ -614,3 +614,28 @@ def test_queue_many_twice_queues_once(carol, django_capture_on_commit_callbacks)
     assert again == 2  # only message 3's two rows are new
     assert Notification.objects.count() == 4
     assert len(callbacks) == 1
+
+
+def test_a_large_hand_over_goes_in_chunks_and_sends_each_once(carol, monkeypatch):
+    # given: more e-mails than are handed over one task each
+    rows = [
+        email_row(carol, subject=f"SD-2026-{n:06d} overdue") for n in range(services.HAND_OVER_ONE_BY_ONE + 5)
+    ]
+    published = []
+    monkeypatch.setattr(services, "CHUNK", 10)
+    original = services._publish
+    monkeypatch.setattr(
+        services,
+        "_publish",
+        lambda task, payload, **kw: (published.append(payload), original(task, payload, **kw)),
+    )
+
+    # when
+    services._hand_over([row.pk for row in rows])
+
+    # then: two chunk tasks (10 and 5), and every e-mail sent once
+    assert [len(payload) for payload in published] == [10, 5]
+    assert sorted(message.subject for message in mail.outbox) == sorted(
+        f"[servicedesk] {row.subject}" for row in rows
+    )
+    assert set(Notification.objects.values_list("status", flat=True)) == {Status.SENT}
