@@ -99,16 +99,19 @@ class Message:
     channels: tuple = (Channel.IN_APP, Channel.EMAIL)
     dedupe_key: str = ""
 
+    def people(self) -> list[User]:
+        """The recipients to write to: each active one once."""
+        recipients = [self.recipients] if isinstance(self.recipients, User) else self.recipients
+        return list(
+            {person.pk: person for person in recipients if person is not None and person.is_active}.values()
+        )
+
     def rows(self, now) -> list[Notification]:
         channels = list(dict.fromkeys(self.channels))
         if Channel.WEBHOOK in channels:
             raise ValueError("Group robots are reached through queue_robot().")
-        recipients = [self.recipients] if isinstance(self.recipients, User) else self.recipients
-        rows, seen = [], set()
-        for recipient in recipients:
-            if recipient is None or recipient.pk in seen or not recipient.is_active:
-                continue
-            seen.add(recipient.pk)
+        rows = []
+        for recipient in self.people():
             for channel in channels:
                 if channel == Channel.EMAIL and not recipient.email:
                     continue
@@ -152,12 +155,7 @@ def _insert_many(messages: list[Message], channels: list[str]) -> int:
         bodies.append(str(message.body))
         urls.append(message.url)
         keys.append(message.dedupe_key)
-        recipients = [message.recipients] if isinstance(message.recipients, User) else message.recipients
-        seen = set()
-        for recipient in recipients:
-            if recipient is None or recipient.pk in seen or not recipient.is_active:
-                continue
-            seen.add(recipient.pk)
+        for recipient in message.people():
             pair_message.append(index)
             pair_recipient.append(recipient.pk)
     sql = f"""
@@ -321,14 +319,19 @@ def _publish(task, payload, **options) -> None:
 
 def deliver_each(notification_ids: list[int]) -> int:
     """Deliver these messages one by one, a failure recorded on its row; returns how many were sent."""
+    return _deliver_all(
+        Notification.objects.select_related("recipient", "robot").filter(pk__in=notification_ids)
+    )
+
+
+def _deliver_all(notifications) -> int:
+    """Deliver each message; a failure is recorded on its row and tried again when it is due."""
     sent = 0
-    for notification in Notification.objects.select_related("recipient", "robot").filter(
-        pk__in=notification_ids
-    ):
+    for notification in notifications:
         try:
             sent += deliver(notification)
         except DeliveryFailed:
-            continue  # recorded on the row; the beat sweep tries again when it is due
+            continue
     return sent
 
 
@@ -487,13 +490,7 @@ def deliver_pending(limit: int = 200) -> int:
         .select_related("recipient", "robot")
         .order_by("created_at", "pk")[:limit]
     )
-    sent = 0
-    for notification in due:
-        try:
-            sent += deliver(notification)
-        except DeliveryFailed:
-            continue  # recorded on the row; tried again when it is due
-    return sent
+    return _deliver_all(due)
 
 
 # Reading

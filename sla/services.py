@@ -133,11 +133,11 @@ class Rules:
             (rule.kind, rule.level): rule for rule in EscalationRule.objects.prefetch_related("people")
         }
         self.schedules = {}
-        self.calendars = Calendar.objects.in_bulk()
+        self.calendars = {}
 
     def calendar(self, pk: int) -> Calendar:
-        if pk not in self.calendars:  # made since the sweep began
-            self.calendars[pk] = Calendar.objects.get(pk=pk)
+        if pk not in self.calendars:  # a handful in all: read them at once, again if one is new
+            self.calendars = Calendar.objects.in_bulk()
         return self.calendars[pk]
 
     def get(self, kind: str, level: int) -> EscalationRule | None:
