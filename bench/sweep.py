@@ -3,20 +3,29 @@ Time one SLA sweep (`sla.services.sweep`) over a large deadline table, and count
 
 Loads N open tickets, each with one response deadline, into a PostgreSQL database of its own
 (its name must contain "bench": the tables it loads are emptied first), makes M of the deadlines
-due, runs ANALYZE, then times exactly one sweep and prints JSON:
-{"tickets": N, "due": M, "seconds": ..., "queries": ..., "escalated": ..., ...}.
+due, runs VACUUM ANALYZE and a CHECKPOINT, then times exactly one sweep and prints JSON:
+{"tickets": N, "due": M, "seconds": ..., "queries": ..., "escalated": ..., "server": ...}.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/servicedesk_bench \\
         python -m bench sweep --tickets 1000000 --due 0
 
-The database is created if missing and migrated. The M due deadlines are spread evenly over the
-table; by default they were warned already and are one minute overdue (`--level 1`: the sweep
-escalates each at level 1, with its timeline row and messages); `--level 0` makes them only past
-their warning time. `--reuse` keeps the tickets and deadlines of the last run when their number
-matches (loading 2,000,000 takes minutes) and only resets what the last sweep changed.
-`--profile` adds the query shapes that took the most time, and prints the Python profile to stderr
-(BENCH_SORT=tottime sorts it by own time). Tasks go to Celery's in-memory transport: no e-mail
-leaves and no broker fills up.
+The database is created if missing and migrated. The M due deadlines lie among the newest
+tickets (`--placement recent`, the default: on a live clock what falls due was opened within its
+targets' time, hours to days, however many older tickets stay open), or are spread evenly over the
+whole table (`--placement even`, the worst case: each due ticket on heap and index pages of its
+own, so that up to the size where those pages outnumber M the cost grows with N). By default
+they were warned already and are one minute overdue (`--level 1`: the sweep escalates each at
+level 1, with its timeline row and messages); `--level 0` makes them only past their warning time.
+`--reuse` keeps the tickets and deadlines of the last run when their number matches (loading
+2,000,000 takes minutes) and only resets what the last sweep changed.
+
+The checkpoint before the sweep writes out what loading dirtied, so that the sweep starts as one
+does a while after a checkpoint: each page it is first to change since then costs a full-page
+image in the WAL. "server" reports what PostgreSQL did meanwhile (WAL records, full-page images,
+megabytes, syncs; buffers backends had to write out to make room), summed over every session.
+`--profile` adds the query shapes that took the most time and the pages read per table and
+index, and prints the Python profile to stderr (BENCH_SORT=tottime sorts it by own time). Tasks
+go to Celery's in-memory transport: no e-mail leaves and no broker fills up.
 """
 
 import cProfile
@@ -45,6 +54,10 @@ TICKET_TABLES = (
     "accounts_user",
 )
 COPY_CHUNK = 20_000  # rows per write to the COPY stream
+# With --placement recent, the due deadlines are every RECENT_BAND-th of the newest RECENT_BAND x M
+# tickets: on a live clock what falls due was opened within the last targets' time (hours to days),
+# however many older tickets are still open.
+RECENT_BAND = 10
 
 
 def add_arguments(parser) -> None:
@@ -61,6 +74,15 @@ def add_arguments(parser) -> None:
         "--database-url",
         default=os.environ.get("DATABASE_URL", ""),
         help="a PostgreSQL database whose name contains 'bench' (default: $DATABASE_URL)",
+    )
+    parser.add_argument(
+        "--placement",
+        choices=("even", "recent"),
+        default="recent",
+        help=(
+            f"which tickets' deadlines are due: among the newest {RECENT_BAND} x M tickets, as on a live "
+            "clock (default), or spread evenly over all N (the worst case: each on pages of its own)"
+        ),
     )
     parser.add_argument("--reuse", action="store_true", help="keep the loaded rows if N matches")
     parser.add_argument("--profile", action="store_true", help="list the query shapes that cost most")
@@ -83,18 +105,29 @@ def run(args) -> int:
     reused = args.reuse and _loaded(args.tickets)
     if not reused:
         world = _load(args.tickets)
-    _make_due(args.tickets, args.due, args.level, world)
-    _analyze()
+    _make_due(args.tickets, args.due, args.level, args.placement, world)
+    checkpointed = _analyze()
     load_seconds = time.perf_counter() - started
 
+    server_before, pages_before = _server_counters(), _pages_by_relation()
     result = _time_one_sweep(args.profile)
+    server_after, pages_after = _server_counters(), _pages_by_relation()
+    if args.profile:
+        result["pages_by_relation"] = _page_deltas(pages_before, pages_after)
     result = {
         "tickets": args.tickets,
         "due": args.due,
         "level": args.level,
+        "placement": args.placement,
         **result,
         "reused_rows": reused,
         "setup_seconds": round(load_seconds, 1),
+        "checkpoint_before": checkpointed,
+        "server": {
+            name: _difference(server_before[name], server_after[name])
+            for name in server_after
+            if name in server_before
+        },
     }
     sys.stdout.write(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
     return 1 if "error" in result else 0
@@ -356,10 +389,11 @@ def _copy_deadlines(cursor, count: int, world: dict) -> None:
 # Each run
 
 
-def _make_due(tickets: int, due: int, level: int, world: dict) -> None:
+def _make_due(tickets: int, due: int, level: int, placement: str, world: dict) -> None:
     """
-    Undo what an earlier sweep did, then make `due` deadlines, spread over the table, due now:
-    warned and one minute overdue (level 1), or only past their warning time (level 0).
+    Undo what an earlier sweep did, then make `due` deadlines due now, spread over the whole
+    table or over its newest part (`placement`): warned and one minute overdue (level 1), or only
+    past their warning time (level 0).
     """
     from django.db import connection, transaction
 
@@ -367,7 +401,9 @@ def _make_due(tickets: int, due: int, level: int, world: dict) -> None:
 
     now = datetime.now(UTC)
     future = now + timedelta(days=30)
-    step = max(tickets // max(due, 1), 1)
+    band = tickets if placement == "even" else min(tickets, RECENT_BAND * due)
+    step = max(band // max(due, 1), 1)
+    first = tickets - band + step  # the deadlines' ids are their tickets' ids
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("TRUNCATE sla_escalation, tickets_timelineevent, notifications_notification")
         cursor.execute(
@@ -394,16 +430,90 @@ def _make_due(tickets: int, due: int, level: int, world: dict) -> None:
         cursor.execute(
             "UPDATE sla_deadline SET stage = %s, state = %s, warn_at = %s, due_at = %s, next_check_at = %s "
             "WHERE id IN (SELECT generate_series(%s, %s, %s))",
-            [stage, state, warn_at, due_at, next_check_at, step, step * due, step],
+            [stage, state, warn_at, due_at, next_check_at, first, first + step * (due - 1), step],
         )
 
 
-def _analyze() -> None:
-    from django.db import connection
+def _analyze() -> bool:
+    """VACUUM ANALYZE what the sweep reads, then a checkpoint; False if the checkpoint was refused."""
+    from django.db import DatabaseError, connection
 
     with connection.cursor() as cursor:
         for table in ("tickets_ticket", "sla_deadline", "sla_escalation", "notifications_notification"):
             cursor.execute(f"VACUUM ANALYZE {table}")  # noqa: S608 (fixed names)
+    try:
+        with connection.cursor() as cursor:
+            # Write out what loading and resetting dirtied, so that the sweep neither pays for it
+            # nor meets a checkpoint loading set off: it starts as a sweep does a while after one.
+            cursor.execute("CHECKPOINT")
+    except DatabaseError:  # neither a superuser nor granted pg_checkpoint: the figures say so
+        return False
+    return True
+
+
+# What the server counts, by the view that has it (PostgreSQL 15 and 16; a newer server moved
+# some of these, and what it lacks is left out of the report).
+SERVER_COUNTERS = (
+    (
+        "SELECT wal_records, wal_fpi, wal_bytes / 1048576.0, wal_sync FROM pg_stat_wal",
+        ("wal_records", "wal_full_page_images", "wal_megabytes", "wal_syncs"),
+    ),
+    (
+        "SELECT buffers_backend, buffers_checkpoint + buffers_clean FROM pg_stat_bgwriter",
+        ("buffers_written_by_backends", "buffers_written_in_background"),
+    ),
+)
+
+
+def _server_counters() -> dict:
+    """
+    What the server did, summed over all sessions: WAL written (full-page images counted apart)
+    and its syncs, and shared buffers that backends had to write out themselves to make room.
+    """
+    from django.db import DatabaseError, connection
+
+    counters = {}
+    with connection.cursor() as cursor:
+        try:
+            # A session reports its counts when it next goes idle: this one's are reported now
+            # (the sweep's helper threads closed their sessions, which reports theirs).
+            cursor.execute("SELECT pg_stat_force_next_flush()")
+        except DatabaseError:
+            pass  # before PostgreSQL 15: the counts may lag by up to a second's work
+    for query, names in SERVER_COUNTERS:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(query)
+                counters.update(zip(names, (float(value) for value in cursor.fetchone()), strict=True))
+        except DatabaseError:
+            continue
+    return counters
+
+
+def _difference(before: float, after: float) -> int | float:
+    change = after - before
+    return int(change) if change == int(change) else round(change, 1)
+
+
+def _pages_by_relation() -> dict:
+    """Per table and index: pages read into shared buffers, and pages found there."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname, heap_blks_read, heap_blks_hit FROM pg_statio_user_tables "
+            "UNION ALL SELECT indexrelname, idx_blks_read, idx_blks_hit FROM pg_statio_user_indexes"
+        )
+        return {name: (read or 0, hit or 0) for name, read, hit in cursor.fetchall()}
+
+
+def _page_deltas(before: dict, after: dict, top: int = 15) -> list[dict]:
+    deltas = []
+    for name, (read, hit) in after.items():
+        read_before, hit_before = before.get(name, (0, 0))
+        deltas.append({"relation": name, "read": read - read_before, "hit": hit - hit_before})
+    deltas.sort(key=lambda row: -(row["read"] + row["hit"]))
+    return deltas[:top]
 
 
 class QueryRecorder:
