@@ -1,6 +1,8 @@
 """
 Sign-in throttling: after too many failures for one account or from one address, further
 attempts are refused for a while, whichever way they come (login page, API token, admin).
+Requests for a password reset link are counted the same way, per e-mail address asked for and
+per client address, so that nobody can flood a mailbox or the mail server.
 
 Counters live in the cache (Redis in production, so every web process shares them) and grow with
 an atomic increment, so concurrent attempts cannot slip past the limit. When the shared cache is
@@ -22,6 +24,8 @@ _local = LocMemCache("login-throttle-fallback", {"TIMEOUT": None, "OPTIONS": {"M
 
 FAILURES_PER_ACCOUNT = 5
 FAILURES_PER_ADDRESS = 20
+RESETS_PER_EMAIL = 3
+RESETS_PER_ADDRESS = 10
 WINDOW_SECONDS = 15 * 60
 
 
@@ -98,3 +102,17 @@ def address_locked(request) -> bool:
 
 def clear(username: str, request) -> None:
     _shared("delete", _keys(username, request).account)
+
+
+def allow_reset_request(email: str, request) -> bool:
+    """
+    Count a request for a password reset link; False (and not counted) when the e-mail address
+    or the client address has asked too often in the last WINDOW_SECONDS.
+    """
+    mailbox = hashlib.sha256((email or "").strip().lower().encode()).hexdigest()[:32]
+    keys = Keys(account=f"reset:mail:{mailbox}", address=f"reset:addr:{client_address(request)}")
+    if _count(keys.account) >= RESETS_PER_EMAIL or _count(keys.address) >= RESETS_PER_ADDRESS:
+        return False
+    _increment(keys.account)
+    _increment(keys.address)
+    return True

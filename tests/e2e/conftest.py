@@ -174,12 +174,13 @@ def world(live_server):
 def page_as(browser, live_server, world, request):
     """
     `page_as("engineer", viewport="phone", language="en")`: a new browser (own cookies) signed in
-    as that person of the world through the real sign-in form, in that language and screen size.
+    as that person of the world through the real sign-in form, in that language and screen size
+    (`sign_in=False`: left on the sign-in page).
     Pages collect script errors and Content Security Policy violations; any fails the test.
     """
     contexts, problems = [], []
 
-    def open_page(who: str, *, viewport: str = "desktop", language: str = "zh-hans"):
+    def open_page(who: str, *, viewport: str = "desktop", language: str = "zh-hans", sign_in: bool = True):
         context = browser.new_context(
             base_url=live_server.url, viewport=harness.VIEWPORTS[viewport], locale=language
         )
@@ -201,6 +202,8 @@ def page_as(browser, live_server, world, request):
         context.on("page", watch)
         page = context.new_page()
         page.goto("/login/")
+        if not sign_in:
+            return page
         page.fill("#id_username", world.people[who].username)
         page.fill("#id_password", harness.PASSWORD)
         with page.expect_navigation():

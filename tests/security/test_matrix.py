@@ -192,6 +192,16 @@ EXPECTED: dict[str, list[Case]] = {
     "logout": [post("POST", lambda w: "/logout/", everyone(LOGIN))],
     "password_change": [get("GET", lambda w: "/password/", signed_in())],
     "password_change_done": [get("GET", lambda w: "/password/done/", signed_in())],
+    # Asking for a reset link answers alike for anyone and any address.
+    "password_reset": [
+        get("GET", lambda w: "/password/reset/", everyone()),
+        post("POST", lambda w: "/password/reset/", everyone(), lambda w: {"email": "someone@example.cn"}),
+    ],
+    "password_reset_done": [get("GET", lambda w: "/password/reset/sent/", everyone())],
+    "password_reset_confirm": [
+        get("a forged link", lambda w: "/password/reset/MQ/forged-token/", everyone())
+    ],
+    "password_reset_complete": [get("GET", lambda w: "/password/reset/done/", everyone())],
     "set_language": [post("POST", lambda w: "/i18n/setlang/", everyone(), lambda w: {"language": "en"})],
     "accounts:dashboard": [get("GET", lambda w: "/dashboard/", only({"manager", "other_manager", "admin"}))],
     "customers:equipment": [get("GET", lambda w: "/portal/equipment/", only(CUSTOMERS))],
