@@ -109,11 +109,12 @@ def run(args) -> int:
     checkpointed = _analyze()
     load_seconds = time.perf_counter() - started
 
-    server_before, pages_before = _server_counters(), _pages_by_relation()
+    server_before = _server_counters()
+    pages_before = _pages_by_relation() if args.profile else {}
     result = _time_one_sweep(args.profile)
-    server_after, pages_after = _server_counters(), _pages_by_relation()
+    server_after = _server_counters()
     if args.profile:
-        result["pages_by_relation"] = _page_deltas(pages_before, pages_after)
+        result["pages_by_relation"] = _page_deltas(pages_before, _pages_by_relation())
     result = {
         "tickets": args.tickets,
         "due": args.due,
