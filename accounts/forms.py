@@ -1,8 +1,20 @@
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.core.exceptions import ValidationError
+from django.core.mail import EmailMultiAlternatives
+from django.template import loader
 from django.utils.translation import gettext_lazy as _
 
 from . import throttle
+
+log = logging.getLogger(__name__)
+
+# Reset links leave from threads of their own: "send me a link" is then answered as fast whether
+# or not an account has the address (the mail server's round trip would tell), and a slow mail
+# server holds no one up. A link lost with its process is simply asked for again.
+outgoing = ThreadPoolExecutor(max_workers=2, thread_name_prefix="password-reset-mail")
 
 
 class LoginForm(AuthenticationForm):
@@ -42,3 +54,17 @@ class PasswordResetRequestForm(PasswordResetForm):
         if email and not throttle.allow_reset_request(email, self.request):
             raise ValidationError(self.error_messages["throttled"], code="throttled")
         return cleaned
+
+    def send_mail(self, subject_template_name, email_template_name, context, from_email, to_email, **kwargs):
+        """Write the message here, in the asker's language; hand its sending to `outgoing`."""
+        subject = "".join(loader.render_to_string(subject_template_name, context).splitlines())
+        body = loader.render_to_string(email_template_name, context)
+        message = EmailMultiAlternatives(subject, body, from_email, [to_email])
+        outgoing.submit(_send, message, context["user"].pk)
+
+
+def _send(message: EmailMultiAlternatives, user_pk: int) -> None:
+    try:
+        message.send()
+    except Exception:
+        log.exception("Password reset link not sent to user %s: the mail server did not take it", user_pk)

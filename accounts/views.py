@@ -26,16 +26,16 @@ def dashboard(request):
 
 class PasswordResetRequestView(auth_views.PasswordResetView):
     """
-    "Forgot your password?": mails a one-time link to the account with that address, at once
-    rather than through the outbox, so that no usable link waits in a table. When the mail server
-    fails, Django logs it and the page says what it always says: an error shown only for
-    addresses that have an account would tell a stranger which ones do.
+    "Forgot your password?": mails a one-time link to the account with that address, from a
+    thread of its own rather than through the outbox, so that no usable link waits in a table.
+    When the mail server fails it is logged and the page says what it always says: an error shown
+    only for addresses that have an account would tell a stranger which ones do.
     """
 
     form_class = PasswordResetRequestForm
     email_template_name = "registration/password_reset_email.txt"
     subject_template_name = "registration/password_reset_subject.txt"
-    extra_email_context = {"valid_hours": settings.PASSWORD_RESET_TIMEOUT // 3600}
+    extra_email_context = {"valid_hours": max(settings.PASSWORD_RESET_TIMEOUT // 3600, 1)}
 
     def get_form_kwargs(self):
         return {**super().get_form_kwargs(), "request": self.request}
