@@ -51,9 +51,15 @@ def client_address(request) -> str:
     return request.META.get("REMOTE_ADDR", "unknown")
 
 
+def _hashed(name: str) -> str:
+    """A username or e-mail address as a cache key part: case and surrounding spaces ignored."""
+    return hashlib.sha256((name or "").strip().lower().encode()).hexdigest()[:32]
+
+
 def _keys(username: str, request) -> Keys:
-    account = hashlib.sha256((username or "").strip().lower().encode()).hexdigest()[:32]
-    return Keys(account=f"login-fail:user:{account}", address=f"login-fail:addr:{client_address(request)}")
+    return Keys(
+        account=f"login-fail:user:{_hashed(username)}", address=f"login-fail:addr:{client_address(request)}"
+    )
 
 
 def _shared(operation: str, *args, **kwargs):
@@ -109,8 +115,7 @@ def allow_reset_request(email: str, request) -> bool:
     Count a request for a password reset link; False (and not counted) when the e-mail address
     or the client address has asked too often in the last WINDOW_SECONDS.
     """
-    mailbox = hashlib.sha256((email or "").strip().lower().encode()).hexdigest()[:32]
-    keys = Keys(account=f"reset:mail:{mailbox}", address=f"reset:addr:{client_address(request)}")
+    keys = Keys(account=f"reset:mail:{_hashed(email)}", address=f"reset:addr:{client_address(request)}")
     if _count(keys.account) >= RESETS_PER_EMAIL or _count(keys.address) >= RESETS_PER_ADDRESS:
         return False
     _increment(keys.account)

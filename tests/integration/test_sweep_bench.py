@@ -34,15 +34,16 @@ def server_url(name: str) -> str:
     return f"postgres://{user}{password}@{host}:{port}/{name}"
 
 
-def admin():
+def connect(name: str, **options):
+    """A connection of its own to database `name` on the test database's server."""
     settings = connection.settings_dict
     return psycopg.connect(
-        dbname="postgres",
+        dbname=name,
         host=settings.get("HOST") or "127.0.0.1",
         port=settings.get("PORT") or 5432,
         user=settings.get("USER") or "postgres",
         password=settings.get("PASSWORD") or None,
-        autocommit=True,
+        **options,
     )
 
 
@@ -50,10 +51,10 @@ def admin():
 def bench_database(worker_id):
     name = f"servicedesk_bench_pytest_{worker_id}"
     drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-    with admin() as server:
+    with connect("postgres", autocommit=True) as server:
         server.execute(drop)
     yield name
-    with admin() as server:
+    with connect("postgres", autocommit=True) as server:
         server.execute(drop)
 
 
@@ -71,14 +72,7 @@ def bench(*options: str) -> subprocess.CompletedProcess:
 
 def escalated_tickets(name: str) -> list[int]:
     """The tickets the benchmark's sweep moved up a tier, by id."""
-    settings = connection.settings_dict
-    with psycopg.connect(
-        dbname=name,
-        host=settings.get("HOST") or "127.0.0.1",
-        port=settings.get("PORT") or 5432,
-        user=settings.get("USER") or "postgres",
-        password=settings.get("PASSWORD") or None,
-    ) as database:
+    with connect(name) as database:
         rows = database.execute("SELECT id FROM tickets_ticket WHERE tier = 2 ORDER BY id").fetchall()
     return [row[0] for row in rows]
 
