@@ -8,11 +8,14 @@ from .models import Province, Shift, SupportCentre, Team, User
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
     list_display = ["username", "display_name", "role", "centre", "phone", "is_active"]
-    list_filter = ["role", "centre", "is_active", "is_staff"]
+    list_filter = ["role", "centre", "is_active", "is_staff", "is_company_leader", "is_desk_fallback"]
     search_fields = ["username", "display_name", "first_name", "last_name", "phone", "email"]
     fieldsets = [
         *BaseUserAdmin.fieldsets,
-        (_("Service desk"), {"fields": ["display_name", "phone", "role", "centre"]}),
+        (
+            _("Service desk"),
+            {"fields": ["display_name", "phone", "role", "centre", "is_company_leader", "is_desk_fallback"]},
+        ),
     ]
     add_fieldsets = [
         *BaseUserAdmin.add_fieldsets,

@@ -1,6 +1,7 @@
 import logging
 from concurrent.futures import ThreadPoolExecutor
 
+from django.contrib.auth import forms as auth_forms
 from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
@@ -29,7 +30,34 @@ class LoginForm(AuthenticationForm):
         username = self.cleaned_data.get("username", "")
         if throttle.is_locked(username, self.request):
             raise ValidationError(self.error_messages["locked"], code="locked")
-        return super().clean()
+        try:
+            return super().clean()
+        except ValidationError:
+            # Another attempt took the last one while this one was on its way (see the backend).
+            if getattr(self.request, "sign_in_locked", False):
+                raise ValidationError(self.error_messages["locked"], code="locked") from None
+            raise
+
+
+class PasswordChangeForm(auth_forms.PasswordChangeForm):
+    """
+    A signed-in user's new password; the old one is checked under the account's sign-in
+    throttle, so a session left open cannot be used to guess it.
+    """
+
+    error_messages = {
+        **auth_forms.PasswordChangeForm.error_messages,
+        "locked": _("Too many wrong passwords for this account. Wait 15 minutes and try again."),
+    }
+
+    def clean_old_password(self):
+        username = self.user.get_username()
+        # Counted before the password is checked, as at sign-in (per account: the session is known).
+        if not throttle.begin_attempt(username, None, per_address=False):
+            raise ValidationError(self.error_messages["locked"], code="locked")
+        old_password = super().clean_old_password()
+        throttle.succeeded(username, None, per_address=False)
+        return old_password
 
 
 class PasswordResetRequestForm(PasswordResetForm):

@@ -19,6 +19,14 @@ class User(AbstractUser):
         default=False,
         help_text=_("Told when a Level I fault escalates to the top; approves large changes."),
     )
+    is_desk_fallback = models.BooleanField(
+        _("desk fallback"),
+        default=False,
+        help_text=_(
+            "Told of any deadline warning or escalation that would otherwise reach nobody (no "
+            "assignee, team supervisor or centre manager to tell)."
+        ),
+    )
     centre = models.ForeignKey(
         "accounts.SupportCentre",
         verbose_name=_("support centre"),

@@ -5,9 +5,16 @@ Requests for a password reset link are counted the same way, per e-mail address 
 per client address, so that nobody can flood a mailbox or the mail server.
 
 Counters live in the cache (Redis in production, so every web process shares them) and grow with
-an atomic increment, so concurrent attempts cannot slip past the limit. When the shared cache is
-unreachable, sign-in keeps working: the counters fall back to this process's memory (still a
-limit, per process) until the cache answers again.
+an atomic increment. An attempt is counted before its password is checked, and given back when it
+succeeds: concurrent attempts therefore cannot slip past the limit, and no more than
+FAILURES_PER_ACCOUNT passwords are ever checked for one account in a window. Wrong API tokens are
+counted apart from passwords: they lock out further token attempts from that address, never
+sign-in with a password nor a signed-in session. When the shared cache is unreachable, sign-in
+keeps working: the counters fall back to this process's memory (still a limit, per process) until
+the cache answers again.
+
+The same counters bound how often one user may do something (`take`), e.g. how many requests a
+customer files in an hour.
 """
 
 import hashlib
@@ -77,13 +84,22 @@ def _count(key: str) -> int:
     return _shared("get", key, 0)
 
 
-def _increment(key: str) -> None:
+def _increment(key: str, by: int = 1, *, window: int = WINDOW_SECONDS) -> int:
+    """Add `by` to the counter and answer its new value, atomically."""
     # add() creates the counter with its expiry only if absent; incr() is atomic.
-    _shared("add", key, 0, timeout=WINDOW_SECONDS)
+    _shared("add", key, 0, timeout=window)
     try:
-        _shared("incr", key)
+        return _shared("incr", key, by)
     except ValueError:
-        _shared("set", key, 1, timeout=WINDOW_SECONDS)
+        _shared("set", key, by, timeout=window)
+        return by
+
+
+def _decrement(key: str, by: int = 1) -> None:
+    try:
+        _shared("decr", key, by)
+    except ValueError:
+        pass  # the counter expired meanwhile: nothing to give back
 
 
 def is_locked(username: str, request) -> bool:
@@ -91,23 +107,60 @@ def is_locked(username: str, request) -> bool:
     return _count(keys.account) >= FAILURES_PER_ACCOUNT or _count(keys.address) >= FAILURES_PER_ADDRESS
 
 
-def record_failure(username: str, request) -> None:
+def begin_attempt(username: str, request, *, per_address: bool = True) -> bool:
+    """
+    Count one attempt at the account's password before it is checked, and answer whether it may
+    be checked: False (and not counted) once the account, or the address when `per_address`, has
+    used up its failures. A checked attempt stays counted as a failure unless `succeeded()`.
+    """
     keys = _keys(username, request)
-    _increment(keys.account)
-    _increment(keys.address)
+    counted = [(keys.account, FAILURES_PER_ACCOUNT)]
+    if per_address:
+        counted.append((keys.address, FAILURES_PER_ADDRESS))
+    values = [(key, limit, _increment(key)) for key, limit in counted]
+    if any(value > limit for _key, limit, value in values):
+        for key, _limit, _value in values:
+            _decrement(key)
+        return False
+    return True
 
 
-def record_address_failure(request) -> None:
-    """A failure with no account to name (a wrong API token): counts against the address only."""
-    _increment(_keys("", request).address)
+def succeeded(username: str, request, *, per_address: bool = True) -> None:
+    """The password was right: the account starts afresh and the address gets its attempt back."""
+    keys = _keys(username, request)
+    _shared("delete", keys.account)
+    if per_address:
+        _decrement(keys.address)
 
 
-def address_locked(request) -> bool:
-    return _count(_keys("", request).address) >= FAILURES_PER_ADDRESS
+def _token_key(request) -> str:
+    # Apart from the sign-in counters: wrong tokens never lock out passwords or sessions.
+    return f"token-fail:addr:{client_address(request)}"
 
 
-def clear(username: str, request) -> None:
-    _shared("delete", _keys(username, request).account)
+def record_token_failure(request) -> None:
+    """A wrong API token: counts against the address, for token attempts only."""
+    _increment(_token_key(request))
+
+
+def tokens_locked(request) -> bool:
+    return _count(_token_key(request)) >= FAILURES_PER_ADDRESS
+
+
+def take(key: str, *, limit: int, count: int = 1, window: int) -> bool:
+    """
+    Count `count` uses of `key` in a window of `window` seconds from the first, atomically;
+    False (and not counted) when they would pass `limit`.
+    """
+    if _increment(f"quota:{key}", count, window=window) > limit:
+        _decrement(f"quota:{key}", count)
+        return False
+    return True
+
+
+def give_back(key: str, *, count: int = 1) -> None:
+    """Uses counted by `take` that did not happen after all (the act was refused)."""
+    _decrement(f"quota:{key}", count)
 
 
 def allow_reset_request(email: str, request) -> bool:

@@ -32,7 +32,7 @@ CLOSED = [
     (date(2028, 1, 25), 8),
     (date(2028, 10, 1), 7),
 ]
-MAKE_UP = [date(2026, 2, 14), date(2026, 9, 27), date(2026, 10, 10), date(2027, 2, 20), date(2027, 9, 26)]
+MAKE_UP = [date(2026, 2, 14), date(2026, 9, 20), date(2026, 10, 10), date(2027, 2, 20), date(2027, 9, 26)]
 
 
 def add_arguments(parser) -> None:

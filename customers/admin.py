@@ -41,8 +41,8 @@ class ContactAdmin(admin.ModelAdmin):
 
 @admin.register(Contract)
 class ContractAdmin(admin.ModelAdmin):
-    list_display = ["number", "organisation", "coverage", "starts_on", "ends_on", "status"]
-    list_filter = ["status", "coverage", "inspection_frequency"]
+    list_display = ["number", "organisation", "coverage", "policy", "starts_on", "ends_on", "status"]
+    list_filter = ["status", "coverage", "policy", "inspection_frequency"]
     search_fields = ["number", "organisation__name"]
     date_hierarchy = "ends_on"
     autocomplete_fields = ["organisation"]
@@ -50,7 +50,14 @@ class ContractAdmin(admin.ModelAdmin):
 
 @admin.register(Equipment)
 class EquipmentAdmin(admin.ModelAdmin):
-    list_display = ["serial_number", "model_name", "site", "contract", "warranty_ends_on"]
+    list_display = [
+        "serial_number",
+        "model_name",
+        "site",
+        "contract",
+        "hardware_warranty_ends_on",
+        "system_warranty_ends_on",
+    ]
     list_filter = ["site__centre"]
     search_fields = ["serial_number", "model_name", "site__name", "site__organisation__name"]
     autocomplete_fields = ["site", "contract"]

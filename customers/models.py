@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import SupportCentre
 
-from .choices import ContractStatus, Coverage, InspectionFrequency, Zone
+from .choices import ContractStatus, Coverage, InspectionFrequency, PaidService, Scope, Zone
 
 
 class Organisation(models.Model):
@@ -115,8 +115,40 @@ class Contract(models.Model):
     coverage = models.CharField(
         _("coverage"), max_length=8, choices=Coverage.choices, default=Coverage.BUSINESS
     )
+    policy = models.ForeignKey(
+        "sla.Policy",
+        verbose_name=_("SLA policy"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="contracts",
+        help_text=_("The promised times of this contract. Empty: the default policy of its coverage."),
+    )
+    calendar = models.ForeignKey(
+        "sla.Calendar",
+        verbose_name=_("business calendar"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="contracts",
+        help_text=_("The working hours its deadlines count in. Empty: the policy's calendar."),
+    )
     hardware_warranty_ends_on = models.DateField(_("hardware warranty ends on"), null=True, blank=True)
     system_warranty_ends_on = models.DateField(_("system warranty ends on"), null=True, blank=True)
+    scope = models.CharField(
+        _("covers"),
+        max_length=16,
+        choices=Scope.choices,
+        default=Scope.SERVICE,
+        help_text=_("Warranty repairs only: outside the warranty dates the work is paid service."),
+    )
+    paid_service = models.CharField(
+        _("paid service"),
+        max_length=16,
+        choices=PaidService.choices,
+        default=PaidService.PER_CALL,
+        help_text=_("How work the contract does not cover is charged while it is in force."),
+    )
     trainings_per_year = models.PositiveSmallIntegerField(_("trainings per year"), default=1)
     inspection_frequency = models.CharField(
         _("inspection frequency"),
@@ -164,7 +196,8 @@ class Equipment(models.Model):
     )
     software_version = models.CharField(_("OS / version"), max_length=100, blank=True)
     installed_on = models.DateField(_("installed on"), null=True, blank=True)
-    warranty_ends_on = models.DateField(_("warranty ends on"), null=True, blank=True)
+    hardware_warranty_ends_on = models.DateField(_("hardware warranty ends on"), null=True, blank=True)
+    system_warranty_ends_on = models.DateField(_("system warranty ends on"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("equipment")

@@ -34,6 +34,7 @@ from django.utils import timezone, translation
 
 from accounts.choices import Role
 from accounts.models import SupportCentre, Team, User
+from customers.choices import FaultArea
 from customers.models import Contact, Contract, Equipment
 from customers.services import Reason, contract_state
 from notifications.choices import Channel as NotificationChannel
@@ -144,6 +145,14 @@ REAL_TIME_FIELDS = [
     (Deadline, ["created_at"]),
     (Notification, ["created_at"]),
 ]
+# The emergency plan of a Level I fault (应急方案), as the engineer delivers it.
+EMERGENCY_PLAN = (
+    "应急方案（%(title)s）：\n"
+    "1. 立即措施：%(workaround)s，优先恢复核心业务；\n"
+    "2. 工程师驻场值守，每 30 分钟向客户通报一次进展；\n"
+    "3. 备件和二线专家已同步准备，必要时升级处理；\n"
+    "4. 恢复后观察 24 小时，并提交故障处理报告。"
+)
 # What the calls are about -----------------------------------------------------------------------
 
 
@@ -942,11 +951,29 @@ class Story:
             equipment=self.equipment,
             contract=contract,
             on_site_required=spec.kind == Kind.FAULT and bool(spec.on_site or content.part),
+            # A fault that swaps a part is a hardware fault; the others concern the system.
+            fault_area=(FaultArea.HARDWARE if content.part else FaultArea.SYSTEM)
+            if spec.kind == Kind.FAULT
+            else "",
         )
+
+    def complained_about(self, details: services.CallDetails) -> None:
+        """A complaint names the organisation's latest fault before it and the engineer on it."""
+        about = (
+            Ticket.objects.filter(organisation=self.organisation, kind=Kind.FAULT, assignee__isnull=False)
+            .select_related("assignee")
+            .order_by("-created_at")
+            .first()
+        )
+        if about is not None:
+            details.about_ticket, details.about_engineer = about, about.assignee
 
     def log(self) -> None:
         """The call comes in: answered on the spot, filed on the portal, or logged and assigned."""
         spec, details = self.spec, self.details()
+        if spec.kind == Kind.COMPLAINT:
+            # Looked up when played: the tickets logged before it exist by then.
+            self.act(None, 0, lambda: self.complained_about(details))
         if spec.on_spot:
             answer = spec.content.answer
             self.act(None, 0, lambda: self.keep(services.answer_call(details, by=self.agent, answer=answer)))
@@ -1047,6 +1074,23 @@ class Story:
             lambda: services.give_workaround(self.ticket, by=self.engineer, workaround=text),
         )
 
+    def emergency_plan(self) -> None:
+        """A Level I fault: the emergency plan reaches the customer within hours, sometimes revised."""
+        fault = self.spec.content
+        plan = EMERGENCY_PLAN % {"workaround": fault.workaround or "启用备用设备", "title": fault.title}
+        self.act(
+            "deliver_emergency_plan",
+            self.between(30, 180),
+            lambda: services.deliver_emergency_plan(self.ticket, by=self.engineer, plan=plan),
+        )
+        if self.rng.random() < 0.3:
+            revised = plan + "\n修订：已确认故障原因，根治方案待备件到货后当晚实施。"
+            self.act(
+                "deliver_emergency_plan",
+                self.between(120, 480),
+                lambda: services.deliver_emergency_plan(self.ticket, by=self.engineer, plan=revised),
+            )
+
     def pause(self, reason: str, minutes: float) -> None:
         self.act("pause", minutes, lambda: services.pause(self.ticket, by=self.engineer, reason=reason))
 
@@ -1134,6 +1178,8 @@ class Story:
             self.travel(gap=self.between(5, 20))
             if fault.workaround and rng.random() < 0.85:
                 self.give_workaround(fault.workaround)
+            if spec.level == 1:
+                self.emergency_plan()
             if target == S.ON_SITE:
                 return
             self.leave(rng.choice(ON_SITE_WORK))
@@ -1142,6 +1188,8 @@ class Story:
             self.work(method, rng.randint(15, 60), rng.choice(DIAGNOSIS))
             if spec.level <= 2 and fault.workaround and rng.random() < 0.85:
                 self.give_workaround(fault.workaround)
+            if spec.level == 1:
+                self.emergency_plan()
         self.chatter()
         operational = spec.level == 4 and target in (S.RESOLVED, S.CLOSED) and rng.random() < 0.2
         if operational or rng.random() < 0.45:
@@ -1645,7 +1693,8 @@ class Desk:
         if customer is None or spec.on_spot or spec.level == 1:
             spec.portal = False
         elif spec.portal is None:
-            spec.portal = rng.random() < 0.4
+            # A change request is agreed with the desk, never filed on the portal.
+            spec.portal = rng.random() < 0.4 and spec.kind != Kind.CHANGE
         if spec.channel is None:
             if spec.portal:
                 spec.channel = Channel.PORTAL

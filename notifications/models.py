@@ -4,11 +4,19 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .choices import Channel, RobotKind, Status
+from .choices import Channel, RobotEvent, RobotKind, Status
+
+
+def every_event() -> list[str]:
+    """A new robot posts about every event of the centres and teams it is given."""
+    return list(RobotEvent.values)
 
 
 class Robot(models.Model):
-    """A DingTalk or WeCom group robot: a webhook that posts messages into one chat group."""
+    """
+    A DingTalk or WeCom group robot: a webhook that posts messages into one chat group, about the
+    ticket events it subscribes to for its centres and teams.
+    """
 
     name = models.CharField(_("name"), max_length=100)
     kind = models.CharField(_("kind"), max_length=16, choices=RobotKind.choices)
@@ -24,23 +32,31 @@ class Robot(models.Model):
         help_text=_("DingTalk only: the secret of the robot's signature (加签) security setting."),
     )
     is_active = models.BooleanField(_("active"), default=True)
-    centre = models.ForeignKey(
+    centres = models.ManyToManyField(
         "accounts.SupportCentre",
-        verbose_name=_("support centre"),
-        on_delete=models.SET_NULL,
-        null=True,
+        verbose_name=_("support centres"),
         blank=True,
         related_name="robots",
-        help_text=_("The centre whose group the robot posts to, if any."),
+        help_text=_(
+            "The robot posts about tickets of these centres (a ticket's centre is its site's, "
+            "else its team's). With no centre and no team it posts about every centre."
+        ),
     )
-    team = models.ForeignKey(
+    teams = models.ManyToManyField(
         "accounts.Team",
-        verbose_name=_("team"),
-        on_delete=models.SET_NULL,
-        null=True,
+        verbose_name=_("teams"),
         blank=True,
         related_name="robots",
-        help_text=_("The team whose group the robot posts to, if any."),
+        help_text=_(
+            "The robot also posts about tickets of these teams: the team a ticket is with, and "
+            "on an escalation the team it leaves."
+        ),
+    )
+    events = models.JSONField(
+        _("events"),
+        default=every_event,
+        blank=True,
+        help_text=_("What the robot posts about. With none ticked it posts only test messages."),
     )
 
     class Meta:
@@ -66,7 +82,8 @@ class NotificationQuerySet(models.QuerySet):
 
 class Notification(models.Model):
     """
-    One message in the outbox: to one user on one channel, or to one group robot.
+    One message in the outbox: to one user on one channel, to one group robot, or an e-mail to
+    an address of someone without an account (a customer contact without a portal account).
 
     Rows are written in the transaction of the change that caused them and delivered after it
     commits; in-app rows are sent as soon as they are written.
@@ -90,6 +107,11 @@ class Notification(models.Model):
         blank=True,
         related_name="notifications",
         db_index=False,  # the partial index below: most rows are a user's, with no robot
+    )
+    address = models.EmailField(
+        _("e-mail address"),
+        blank=True,
+        help_text=_("For an e-mail to someone without an account: their address."),
     )
     channel = models.CharField(_("channel"), max_length=16, choices=Channel.choices)
     status = models.CharField(_("status"), max_length=16, choices=Status.choices, default=Status.PENDING)
@@ -146,13 +168,15 @@ class Notification(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(channel=Channel.WEBHOOK, robot__isnull=False)
-                | (~Q(channel=Channel.WEBHOOK) & Q(recipient__isnull=False)),
+                | (~Q(channel=Channel.WEBHOOK) & Q(recipient__isnull=False))
+                | (Q(channel=Channel.EMAIL) & ~Q(address="")),
                 name="notification_has_an_addressee",
             ),
         ]
 
     def __str__(self):
-        return f"{self.get_channel_display()} · {self.recipient or self.robot} · {self.subject}"
+        addressee = self.recipient or self.robot or self.address
+        return f"{self.get_channel_display()} · {addressee} · {self.subject}"
 
     @property
     def is_read(self) -> bool:

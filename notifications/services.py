@@ -19,7 +19,6 @@ import urllib.request
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import partial
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -75,15 +74,18 @@ def queue(
     url: str = "",
     channels: Iterable[str] = (Channel.IN_APP, Channel.EMAIL),
     dedupe_key: str = "",
+    addresses: Iterable[str] = (),
 ) -> list[Notification]:
     """
     Write one message per recipient and channel in the caller's transaction.
 
     Inactive users, repeated recipients and e-mail to users without an address are skipped. With
     a `dedupe_key`, a message already queued under that key (per recipient and channel) is
-    skipped too, so calling twice queues once. Returns the rows written.
+    skipped too, so calling twice queues once. `addresses` are people without an account: they
+    get the e-mail (when the channels include it) unless a recipient has the same address.
+    Returns the rows written.
     """
-    message = Message(recipients, kind, subject, body, url, tuple(channels), dedupe_key)
+    message = Message(recipients, kind, subject, body, url, tuple(channels), dedupe_key, tuple(addresses))
     return _write(message.rows(timezone.now()))
 
 
@@ -98,6 +100,7 @@ class Message:
     url: str = ""
     channels: tuple = (Channel.IN_APP, Channel.EMAIL)
     dedupe_key: str = ""
+    addresses: tuple = ()
 
     def people(self) -> list[User]:
         """The recipients to write to: each active one once."""
@@ -121,7 +124,23 @@ class Message:
                 if channel == Channel.IN_APP:
                     row.status, row.sent_at = Status.SENT, now
                 rows.append(row)
+        if Channel.EMAIL in channels:
+            for address in self.mailboxes():
+                row = _message(self.kind, self.subject, self.body, self.url, "")
+                row.dedupe_key = _suffixed(self.dedupe_key, Channel.EMAIL, address)
+                row.address, row.channel = address, Channel.EMAIL
+                rows.append(row)
         return rows
+
+    def mailboxes(self) -> list[str]:
+        """The addresses to mail besides the recipients: each once, none a recipient's own."""
+        taken = {person.email.strip().lower() for person in self.people() if person.email}
+        found = {}
+        for address in self.addresses:
+            address = (address or "").strip()
+            if address and address.lower() not in taken:
+                found.setdefault(address.lower(), address)
+        return list(found.values())
 
 
 @transaction.atomic
@@ -138,6 +157,7 @@ def queue_many(messages: Iterable[Message]) -> int:
     if (
         connection.vendor == "postgresql"
         and Channel.WEBHOOK not in channels
+        and not any(message.addresses for message in messages)
         and all(message.channels == channels for message in messages)
         and all(0 < len(message.dedupe_key) <= DEDUPE_KEY_LENGTH - 40 for message in messages)
     ):
@@ -160,10 +180,10 @@ def _insert_many(messages: list[Message], channels: list[str]) -> int:
             pair_recipient.append(recipient.pk)
     sql = f"""
         INSERT INTO {Notification._meta.db_table} (
-            recipient_id, robot_id, channel, status, kind, subject, body, url, created_at,
+            recipient_id, robot_id, address, channel, status, kind, subject, body, url, created_at,
             sent_at, read_at, attempts, next_attempt_at, last_error, dedupe_key
         )
-        SELECT r.recipient_id, NULL, c.channel,
+        SELECT r.recipient_id, NULL, '', c.channel,
             CASE WHEN c.channel = %(in_app)b THEN %(sent)b ELSE %(pending)b END,
             m.kind, m.subject, m.body, m.url, %(now)b,
             CASE WHEN c.channel = %(in_app)b THEN %(now)b::timestamptz END, NULL, 0, NULL, '',
@@ -196,7 +216,7 @@ def _insert_many(messages: list[Message], channels: list[str]) -> int:
     written = bulk.execute(sql, params, fetch=True)
     to_send = [pk for pk, status in written if status == Status.PENDING]
     if to_send:
-        transaction.on_commit(partial(_hand_over, to_send), robust=True)
+        _hand_over_on_commit(to_send)
     return len(written)
 
 
@@ -211,17 +231,78 @@ def queue_robot(
     dedupe_key: str = "",
 ) -> list[Notification]:
     """Write one message per active group robot in the caller's transaction; see `queue`."""
-    if isinstance(robots, Robot):
-        robots = [robots]
-    rows, seen = [], set()
-    for robot in robots:
-        if robot is None or robot.pk in seen or not robot.is_active:
-            continue
-        seen.add(robot.pk)
-        row = _message(kind, subject, body, url, _suffixed(dedupe_key, "robot", robot.pk))
-        row.robot, row.channel = robot, Channel.WEBHOOK
-        rows.append(row)
-    return _write(rows)
+    return _write(RobotMessage(robots, kind, subject, body, url, dedupe_key).rows())
+
+
+@dataclass
+class RobotMessage:
+    """One message for several group robots, as `queue_robot` takes it (`recipients` are robots)."""
+
+    recipients: Robot | Iterable[Robot]
+    kind: str
+    subject: str
+    body: str
+    url: str = ""
+    dedupe_key: str = ""
+
+    def rows(self) -> list[Notification]:
+        robots = [self.recipients] if isinstance(self.recipients, Robot) else self.recipients
+        rows, seen = [], set()
+        for robot in robots:
+            if robot is None or robot.pk in seen or not robot.is_active:
+                continue
+            seen.add(robot.pk)
+            row = _message(
+                self.kind, self.subject, self.body, self.url, _suffixed(self.dedupe_key, "robot", robot.pk)
+            )
+            row.robot, row.channel = robot, Channel.WEBHOOK
+            rows.append(row)
+        return rows
+
+
+@transaction.atomic
+def queue_robot_many(messages: Iterable[RobotMessage]) -> int:
+    """`queue_robot` for many messages at once (the SLA sweep's batches); returns the rows written."""
+    return len(_write([row for message in messages for row in message.rows()]))
+
+
+class Subscriptions:
+    """
+    Which active group robots hear an event of a ticket, read once (for a sweep batch, or one
+    ticket): a robot hears the events it subscribes to, for tickets of its centres or teams, or
+    of every centre when it names neither.
+    """
+
+    def __init__(self):
+        robots = Robot.objects.filter(is_active=True)
+        self.robots = [robot for robot in robots if isinstance(robot.events, list) and robot.events]
+        self.centres: dict[int, set[int]] = {robot.pk: set() for robot in self.robots}
+        self.teams: dict[int, set[int]] = {robot.pk: set() for robot in self.robots}
+        if self.robots:
+            for robot_id, centre_id in Robot.centres.through.objects.filter(
+                robot__in=self.robots
+            ).values_list("robot_id", "supportcentre_id"):
+                self.centres[robot_id].add(centre_id)
+            for robot_id, team_id in Robot.teams.through.objects.filter(robot__in=self.robots).values_list(
+                "robot_id", "team_id"
+            ):
+                self.teams[robot_id].add(team_id)
+
+    def hearing(
+        self, event: str, *, centre_id: int | None, team_ids: Iterable[int | None] = ()
+    ) -> list[Robot]:
+        """The robots to post `event` of a ticket of this centre and these teams."""
+        team_ids = {pk for pk in team_ids if pk is not None}
+        return [
+            robot
+            for robot in self.robots
+            if event in robot.events
+            and (
+                not (self.centres[robot.pk] or self.teams[robot.pk])
+                or centre_id in self.centres[robot.pk]
+                or self.teams[robot.pk] & team_ids
+            )
+        ]
 
 
 def _message(kind, subject, body, url, dedupe_key) -> Notification:
@@ -266,8 +347,35 @@ def _write(rows: list[Notification]) -> list[Notification]:
     ]
     to_send = [row.pk for row in written if row.status == Status.PENDING]
     if to_send:
-        transaction.on_commit(partial(_hand_over, to_send), robust=True)
+        _hand_over_on_commit(to_send)
     return written
+
+
+class _HandOver:
+    """The messages one transaction queued, handed to workers together when it commits."""
+
+    def __init__(self):
+        self.ids: list[int] = []
+        self.done = False
+
+    def __call__(self) -> None:
+        self.done = True
+        _hand_over(self.ids)
+
+
+def _hand_over_on_commit(notification_ids: list[int]) -> None:
+    """
+    Hand these messages to workers when the transaction commits, together with every other
+    message it queues: one request (a call logged, its assignment, its customer's notice) tries
+    the broker once, however many services queued messages.
+    """
+    for _sids, hook, _robust in connection.run_on_commit:
+        if isinstance(hook, _HandOver) and not hook.done:  # this transaction's, still to run
+            hook.ids.extend(notification_ids)
+            return
+    hook = _HandOver()
+    hook.ids.extend(notification_ids)
+    transaction.on_commit(hook, robust=True)
 
 
 HAND_OVER_ONE_BY_ONE = 10  # more messages than this go to workers in chunks of CHUNK
@@ -409,7 +517,14 @@ def absolute_url(path: str) -> str:
 
 def _send_email(notification: Notification) -> None:
     recipient = notification.recipient
-    if not recipient.is_active or not recipient.email:
+    if recipient is None:
+        # Someone without an account (a customer contact): the address written with the message.
+        address = notification.address
+    elif recipient.is_active:
+        address = recipient.email
+    else:
+        address = ""
+    if not address:
         raise DeliveryFailed("The recipient is inactive or has no e-mail address.", final=True)
     parts = [notification.body, absolute_url(notification.url) if notification.url else ""]
     prefix = f"[{getattr(settings, 'SITE_NAME', 'servicedesk')}] "
@@ -418,7 +533,7 @@ def _send_email(notification: Notification) -> None:
             subject=prefix + notification.subject,
             message="\n\n".join(part for part in parts if part),
             from_email=None,
-            recipient_list=[recipient.email],
+            recipient_list=[address],
         )
     except (smtplib.SMTPException, OSError) as exc:
         raise DeliveryFailed(f"E-mail: {exc}") from exc

@@ -1,6 +1,10 @@
 from django.conf import settings
+from django.http import Http404, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.template.defaultfilters import filesizeformat
 from django.utils import translation
-from django.utils.cache import patch_vary_headers
+from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.utils.translation import gettext
 
 
 class LanguageMiddleware:
@@ -55,3 +59,70 @@ class ContentSecurityPolicyMiddleware:
         response = self.get_response(request)
         response.headers.setdefault("Content-Security-Policy", self.POLICY)
         return response
+
+
+class RequestGuardMiddleware:
+    """
+    Refuse, before anything reads them, requests no page or API can answer sensibly: a body larger
+    than the limits (413), a NUL character in the address (404: no record's key has one) or in a
+    query parameter (400: no text here can hold one, and PostgreSQL refuses it). Under /api/ the
+    answer is JSON, elsewhere a page that says why.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if "\x00" in request.path_info:
+            raise Http404
+        too_large = self._too_large(request)
+        if too_large:
+            return refusal(request, too_large, status=413)
+        if any(
+            "\x00" in key or any("\x00" in value for value in values) for key, values in request.GET.lists()
+        ):
+            message = gettext("A query parameter contains a NUL character: remove it and ask again.")
+            return refusal(request, message, status=400)
+        return self.get_response(request)
+
+    @staticmethod
+    def _too_large(request) -> str:
+        """Why the body is too large to read, or "" when it is not (the length it announces)."""
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            return ""  # Django reads no body of an unreadable length
+        multipart = request.META.get("CONTENT_TYPE", "").startswith("multipart/")
+        # Uploads stream to disk and are checked file by file; everything else is read into memory.
+        limit = settings.REQUEST_MAX_BYTES if multipart else settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        if length <= limit:
+            return ""
+        return gettext("The request is %(size)s; at most %(limit)s is accepted.") % {
+            "size": filesizeformat(length),
+            "limit": filesizeformat(limit),
+        }
+
+
+class PrivateCacheMiddleware:
+    """
+    What a signed-in user is shown, and every answer of the API, is private: no shared cache (a
+    proxy) may keep it, nor the browser on disk after the session ends. Static files are served
+    before this middleware (WhiteNoise) and keep their long caching.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        user = getattr(request, "user", None)
+        if request.path_info.startswith("/api/") or (user is not None and user.is_authenticated):
+            patch_cache_control(response, private=True, no_store=True)
+        return response
+
+
+def refusal(request, message: str, *, status: int) -> HttpResponse:
+    """A refused request: `{"detail": message}` under /api/, else a page that gives the message."""
+    if request.path_info.startswith("/api/"):
+        return JsonResponse({"detail": message}, status=status)
+    return render(request, "refused.html", {"message": message}, status=status)

@@ -55,6 +55,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "servicedesk.middleware.PrivateCacheMiddleware",
+    "servicedesk.middleware.RequestGuardMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -176,6 +178,11 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": [
+        "servicedesk.parsers.JSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",
     "PAGE_SIZE": 50,
@@ -190,6 +197,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # A customer files fewer classes than the desk logs: two choice sets under one field name.
+    "ENUM_NAME_OVERRIDES": {
+        "TicketKindEnum": "tickets.choices.Kind",
+        "CustomerRequestKindEnum": "tickets.choices.CUSTOMER_KIND_CHOICES",
+    },
 }
 
 # Celery: Redis in production and CI, a folder on disk for a first run.
@@ -247,6 +259,14 @@ LOGGING = {
 
 # Attachments on tickets and comments.
 ATTACHMENT_MAX_BYTES = env.int("ATTACHMENT_MAX_BYTES", default=20 * 1024 * 1024)
+# A body other than an upload (JSON, a form) larger than this is refused with 413 before it is read.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# The largest upload (multipart) request: ten attachments (tickets.services.messages.MAX_FILES)
+# and the form's text.
+REQUEST_MAX_BYTES = 10 * ATTACHMENT_MAX_BYTES + DATA_UPLOAD_MAX_MEMORY_SIZE
+# How much one customer user may create in an hour (pages and API alike); more is refused with 429.
+CUSTOMER_TICKETS_PER_HOUR = env.int("CUSTOMER_TICKETS_PER_HOUR", default=30)
+CUSTOMER_COMMENTS_PER_HOUR = env.int("CUSTOMER_COMMENTS_PER_HOUR", default=120)
+CUSTOMER_UPLOADS_PER_HOUR = env.int("CUSTOMER_UPLOADS_PER_HOUR", default=60)
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")

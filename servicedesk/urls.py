@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from accounts.forms import LoginForm
+from accounts.forms import LoginForm, PasswordChangeForm
 from accounts.views import PasswordResetRequestView
 
 from . import views
@@ -17,7 +17,11 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("password/", auth_views.PasswordChangeView.as_view(), name="password_change"),
+    path(
+        "password/",
+        auth_views.PasswordChangeView.as_view(form_class=PasswordChangeForm),
+        name="password_change",
+    ),
     path("password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
     path("password/reset/", PasswordResetRequestView.as_view(), name="password_reset"),
     path("password/reset/sent/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
@@ -42,7 +46,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
+handler400 = views.bad_request
 handler404 = views.page_not_found
+handler500 = views.server_error
 
 admin.site.site_header = "servicedesk"
 admin.site.site_title = "servicedesk"

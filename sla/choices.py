@@ -35,7 +35,8 @@ class State(models.TextChoices):
     BREACHED = "breached", _("Breached")
     MET = "met", _("Met in time")
     MET_LATE = "met_late", _("Met late")
-    CANCELLED = "cancelled", _("Cancelled")
+    CANCELLED = "cancelled", _("Not needed")
+    MISSED = "missed", _("Missed (lapsed, then no longer owed)")
 
 
 OPEN_STATES = (State.PENDING, State.WARNED, State.BREACHED)

@@ -134,16 +134,28 @@ class HolidayYear(models.Model):
 
 
 class Policy(models.Model):
-    """The promised times of one kind of contract coverage (e.g. Premium 7x24, Standard 5x8)."""
+    """
+    The promised times of a contract (e.g. Premium 7x24, or one customer's own numbers). Any
+    number exist side by side: a contract names its policy, and one policy per coverage key is
+    the default for contracts that name none.
+    """
 
     name = models.CharField(_("name"), max_length=100, unique=True)
     coverage = models.CharField(
-        _("contract coverage"),
+        _("default for coverage"),
         max_length=16,
-        unique=True,
-        help_text=_("The coverage key of the contracts it serves, e.g. 7x24 or 5x8."),
+        blank=True,
+        help_text=_(
+            "Contracts of this coverage key (e.g. 7x24 or 5x8) that name no policy of their own get "
+            "this one. Leave empty for a policy that contracts name explicitly."
+        ),
     )
-    calendar = models.ForeignKey(Calendar, verbose_name=_("calendar"), on_delete=models.PROTECT)
+    calendar = models.ForeignKey(
+        Calendar,
+        verbose_name=_("calendar"),
+        on_delete=models.PROTECT,
+        help_text=_("The working hours its times count in, unless a contract names its own calendar."),
+    )
     warn_percent = models.PositiveSmallIntegerField(
         _("warn at (per cent of the time)"),
         default=75,
@@ -163,6 +175,9 @@ class Policy(models.Model):
             ),
             models.UniqueConstraint(
                 fields=["is_default"], condition=Q(is_default=True), name="one_default_policy"
+            ),
+            models.UniqueConstraint(
+                fields=["coverage"], condition=~Q(coverage=""), name="one_policy_per_coverage_key"
             ),
         ]
 

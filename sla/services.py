@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from servicedesk.bulk import insert_rows, update_rows
@@ -27,7 +27,10 @@ LAST_LEVEL = 3
 
 
 def policy_for(coverage: str | None) -> Policy | None:
-    """The policy of a contract's coverage key, or the default policy (paid service)."""
+    """
+    The default policy of a coverage key, for a contract that names no policy of its own, or
+    the default policy (paid service).
+    """
     policies = Policy.objects.select_related("calendar")
     if coverage:
         policy = policies.filter(coverage=coverage).first()
@@ -45,12 +48,18 @@ def open_deadlines(
     targets: list[str],
     start: datetime,
     travel: timedelta = timedelta(),
+    calendar: Calendar | None = None,
 ) -> list[Deadline]:
-    """Open one deadline per target the policy promises for `subject`; targets it lacks are skipped."""
+    """
+    Open one deadline per target the policy promises for `subject`; targets it lacks are skipped.
+    The deadline keeps its target and calendar: editing the policy later never moves it.
+    `calendar` (a contract's own working hours) replaces the policy's.
+    """
     if policy is None:
         return []
+    calendar = calendar or policy.calendar
     rows = PolicyTarget.objects.filter(policy=policy, subject=subject, target__in=targets)
-    schedule = policy.calendar.schedule()
+    schedule = calendar.schedule()
     content_type = ContentType.objects.get_for_model(obj)
     deadlines = []
     for row in rows:
@@ -62,7 +71,7 @@ def open_deadlines(
                 content_type=content_type,
                 object_id=obj.pk,
                 kind=f"{prefix}.{row.target}",
-                calendar=policy.calendar,
+                calendar=calendar,
                 target_seconds=int(duration.total_seconds()),
                 started_at=start,
                 warn_at=warn,
@@ -86,20 +95,30 @@ def meet(obj, kinds: list[str], *, at: datetime) -> int:
     return met
 
 
-def cancel(obj, kinds: list[str] | None = None) -> int:
-    """The object no longer needs these promises (a cancelled or closed ticket)."""
+def cancel(obj, kinds: list[str] | None = None, *, at: datetime | None = None) -> int:
+    """
+    The object no longer needs these promises (a cancelled or closed ticket, an arrival that a
+    remote fix made unnecessary). A promise whose time had already passed stays on record as
+    missed, never as not needed: a breach is never wiped out.
+    """
+    at = at or timezone.now()
     deadlines = Deadline.objects.for_object(obj).open()
     if kinds is not None:
         deadlines = deadlines.filter(kind__in=kinds)
-    return deadlines.update(state=State.CANCELLED, next_check_at=None, paused_at=None)
+    lapsed = deadlines.filter(due_at__lte=at).update(state=State.MISSED, next_check_at=None, paused_at=None)
+    return lapsed + deadlines.update(state=State.CANCELLED, next_check_at=None, paused_at=None)
 
 
 def pause(obj, *, at: datetime) -> int:
-    """Waiting for the customer: the clock stops on every open deadline of the object."""
+    """
+    Waiting for the customer: the clock stops on every open deadline of the object that has not
+    lapsed yet. A deadline already breached stays breached (and keeps escalating): the wait
+    began after the promise was broken.
+    """
     return (
         Deadline.objects.for_object(obj)
         .open()
-        .filter(paused_at__isnull=True)
+        .filter(paused_at__isnull=True, due_at__gt=at)
         .update(paused_at=at, next_check_at=None)
     )
 
@@ -253,6 +272,7 @@ def _sweep_batches(now: datetime, batch_size: int, *, once: bool = False) -> tup
     result = SweepResult()
     rules = None
     while True:
+        batch: list[Deadline] = []
         try:
             with transaction.atomic():
                 due = Deadline.objects.due(now).order_by("next_check_at")
@@ -265,10 +285,13 @@ def _sweep_batches(now: datetime, batch_size: int, *, once: bool = False) -> tup
                 for deadline in batch:  # a handful of calendars: read once per sweep
                     deadline.calendar = rules.calendar(deadline.calendar_id)
                 done, skipped = _advance(batch, now, rules)
-        except IntegrityError:
-            # Another sweep acted on one of these deadlines meanwhile: it has them; stop here.
-            log.info("Sweep lost a race for a batch of %s deadlines", len(batch))
-            result.lost_races += len(batch)
+        except (IntegrityError, OperationalError) as exc:
+            if not _lost_race(exc):
+                raise
+            # Another sweep has these deadlines: it recorded one of them first, or (SQLite, which
+            # cannot lock rows) it holds the database. It does them; stop here.
+            log.info("Sweep lost a race for a batch of %s deadlines", len(batch) or "unread")
+            result.lost_races += len(batch) or 1
             return result, False
         result.lost_races += skipped
         for step in done:
@@ -280,6 +303,13 @@ def _sweep_batches(now: datetime, batch_size: int, *, once: bool = False) -> tup
             return result, False
         if once:
             return result, True
+
+
+def _lost_race(exc: Exception) -> bool:
+    """The unique (deadline, level) refused a row, or another SQLite writer holds the database."""
+    if isinstance(exc, OperationalError):
+        return connection.vendor == "sqlite" and "locked" in str(exc)
+    return "escalate_once_per_level" in str(exc) or "sla_escalation.deadline_id" in str(exc)
 
 
 def _advance(batch: list[Deadline], now: datetime, rules: Rules) -> tuple[list[Step], int]:

@@ -103,6 +103,15 @@ ACTS = {
             FIELD,
         ),
         Act("give_workaround", _("Give a workaround"), WORKING, None, FIELD),
+        Act(
+            "deliver_emergency_plan",
+            _("Deliver the emergency plan"),
+            frozenset(OPEN_STATUSES),
+            None,
+            FIELD,
+            applies=lambda ticket: ticket.kind == Kind.FAULT and ticket.level == Level.I,
+            refusal=_("An emergency plan is delivered for Level I faults only."),
+        ),
         Act("analyse", _("Analyse"), frozenset({S.IN_PROGRESS, S.ON_SITE}), None, FIELD),
         Act(
             "submit_change",
@@ -113,7 +122,18 @@ ACTS = {
             applies=lambda ticket: ticket.kind == Kind.CHANGE and not hasattr(ticket, "change_request"),
         ),
         Act("request_approval", _("Request approval"), WORKING | {S.WAITING_CUSTOMER}, None, FIELD),
-        Act("resolve", _("Resolve"), WORKING, S.RESOLVED, FIELD),
+        Act(
+            "resolve",
+            _("Resolve"),
+            WORKING,
+            S.RESOLVED,
+            FIELD,
+            # Offered only when it can succeed: an engineer still on site leaves it first.
+            applies=lambda ticket: (
+                not ticket.visits.filter(arrived_at__isnull=False, departed_at__isnull=True).exists()
+            ),
+            refusal=_("Record the departure from the site before resolving."),
+        ),
         Act(
             "write_report",
             _("Write the fault report"),
@@ -146,6 +166,7 @@ ACTS = {
             refusal=_("The ticket is already with the top tier, the product and technical experts."),
         ),
         Act("cancel", _("Cancel"), frozenset(OPEN_STATUSES), S.CANCELLED, DESK),
+        Act("set_billing", _("Change the billing"), frozenset(Status.values) - {S.CANCELLED}, None, STAFF),
         Act(
             "comment",
             _("Comment"),

@@ -4,6 +4,7 @@ from .models import (
     Attachment,
     ChangeRequest,
     Comment,
+    EmergencyPlan,
     FaultReport,
     RiskApproval,
     Ticket,
@@ -41,7 +42,7 @@ class TicketAdmin(admin.ModelAdmin):
         "assignee",
         "created_at",
     ]
-    list_filter = ["status", "kind", "level", "urgency", "channel", "tier", "centre"]
+    list_filter = ["status", "kind", "level", "urgency", "channel", "tier", "centre", "billing"]
     search_fields = ["number", "title", "organisation__name", "equipment__serial_number"]
     date_hierarchy = "created_at"
     raw_id_fields = [
@@ -130,6 +131,13 @@ class ChangeRequestAdmin(admin.ModelAdmin):
 class FaultReportAdmin(admin.ModelAdmin):
     list_display = ["ticket", "fault_class", "written_by", "written_at"]
     raw_id_fields = ["ticket", "written_by"]
+
+
+@admin.register(EmergencyPlan)
+class EmergencyPlanAdmin(admin.ModelAdmin):
+    list_display = ["ticket", "delivered_by", "delivered_at"]
+    raw_id_fields = ["ticket", "delivered_by"]
+    date_hierarchy = "delivered_at"
 
 
 @admin.register(TicketCounter)

@@ -10,6 +10,7 @@ read it 409 with the ticket as it is now under `current`.
 import functools
 
 from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_filters.rest_framework import DjangoFilterBackend
@@ -18,17 +19,18 @@ from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound, ParseError, ValidationError
 from rest_framework.pagination import CursorPagination
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from accounts.choices import Role
 from customers.selectors import organisation_of
+from servicedesk.parsers import JSONParser
 
-from . import services
+from . import limits, services
 from .acts import ACTS
 from .filters import TicketFilter, UnknownParameter, check_parameters
 from .models import Ticket
-from .selectors import access_ticket, comments_for, timeline_for, visible_tickets
+from .selectors import access_ticket, comments_for, timeline_for, visible_tickets, visits_for, work_logs_for
 from .serializers import (
     AcceptSerializer,
     AnalyseSerializer,
@@ -41,6 +43,7 @@ from .serializers import (
     CommentSerializer,
     ConfirmSerializer,
     CustomerTicketCreateSerializer,
+    DeliverEmergencyPlanSerializer,
     DepartSerializer,
     ErrorSerializer,
     EscalateSerializer,
@@ -53,6 +56,7 @@ from .serializers import (
     ResolveSerializer,
     RespondSerializer,
     ResumeSerializer,
+    SetBillingSerializer,
     StaffTicketCreateSerializer,
     StaleErrorSerializer,
     StartTravelSerializer,
@@ -80,6 +84,8 @@ DETAIL_RELATIONS = (
     "contract",
     "equipment",
     "centre",
+    "about_ticket",
+    "about_engineer",
 )
 
 
@@ -92,9 +98,19 @@ class TicketCursorPagination(CursorPagination):
     def decode_cursor(self, request):
         # DRF answers 404 for a cursor it did not issue; it is a bad parameter, not a missing page.
         try:
-            return super().decode_cursor(request)
+            cursor = super().decode_cursor(request)
         except NotFound as exc:
             raise ParseError(self.invalid_cursor_message) from exc
+        # A hand-made cursor decodes, but its position must still be a value of the ordering field.
+        if cursor is not None and cursor.position is not None:
+            field = Ticket._meta.get_field(self.ordering[0].lstrip("-"))
+            try:
+                field.to_python(cursor.position)
+            except DjangoValidationError as exc:
+                raise ParseError(self.invalid_cursor_message) from exc
+            if "\x00" in cursor.position:
+                raise ParseError(self.invalid_cursor_message)
+        return cursor
 
     def get_ordering(self, request, queryset, view):
         term = request.query_params.get("ordering")
@@ -187,6 +203,8 @@ class TicketViewSet(viewsets.GenericViewSet):
             return Response(body, status=status.HTTP_409_CONFLICT)
         if isinstance(exc, services.TicketError):
             return Response({"detail": exc.message}, status=status.HTTP_400_BAD_REQUEST)
+        if isinstance(exc, limits.QuotaExceeded):
+            return Response({"detail": exc.message}, status=status.HTTP_429_TOO_MANY_REQUESTS)
         if isinstance(exc, UnknownParameter):
             exc = ParseError(exc.message)
         if isinstance(exc, ValidationError):
@@ -213,7 +231,10 @@ class TicketViewSet(viewsets.GenericViewSet):
         serializer.is_valid(raise_exception=True)
         fields = dict(serializer.validated_data)
         version = fields.pop("version")
-        service(ticket, by=request.user, expected_version=version, **fields)
+        # What a customer creates counts against their hourly quotas (tickets.limits).
+        created = {"comments": int(service is services.add_comment), "uploads": len(fields.get("files", ()))}
+        with limits.quota(request.user, **created):
+            service(ticket, by=request.user, expected_version=version, **fields)
         return Response(self.detail_of(ticket))
 
     @extend_schema(
@@ -263,7 +284,8 @@ class TicketViewSet(viewsets.GenericViewSet):
             serializer = CustomerTicketCreateSerializer(data=request.data, context=context)
             serializer.is_valid(raise_exception=True)
             details = services.CallDetails(organisation=organisation, **serializer.validated_data)
-            ticket = services.file_request(details, by=request.user)
+            with limits.quota(request.user, tickets=1):
+                ticket = services.file_request(details, by=request.user)
         else:
             serializer = StaffTicketCreateSerializer(data=request.data, context=context)
             serializer.is_valid(raise_exception=True)
@@ -290,14 +312,14 @@ class TicketViewSet(viewsets.GenericViewSet):
 
     @sub_list(WorkLogSerializer)
     def work_logs(self, request, number=None):
-        """Time spent on the ticket and how."""
-        work = self.get_object().work_logs.select_related("engineer")
+        """Time spent on the ticket and how: staff only, as on the ticket page (customers get none)."""
+        work = work_logs_for(request.user, self.get_object())
         return Response(WorkLogSerializer(work, many=True).data)
 
     @sub_list(VisitSerializer)
     def visits(self, request, number=None):
         """The on-site visits: travel, arrival, departure and sign-off."""
-        visits = self.get_object().visits.select_related("engineer")
+        visits = visits_for(request.user, self.get_object())
         return Response(VisitSerializer(visits, many=True).data)
 
     # The acts, named as in `tickets.acts.ACTS` (`comment` and `attach` are its "comment" act,
@@ -346,6 +368,19 @@ class TicketViewSet(viewsets.GenericViewSet):
     @act("give_workaround", GiveWorkaroundSerializer, services.give_workaround)
     def give_workaround(self, request, number=None):
         """A temporary way round the fault."""
+
+    @act(
+        "deliver_emergency_plan",
+        DeliverEmergencyPlanSerializer,
+        services.deliver_emergency_plan,
+        parser_classes=[*UPLOADS, JSONParser],
+    )
+    def deliver_emergency_plan(self, request, number=None):
+        """The emergency plan of a Level I fault, with files (multipart) for the customer; again to revise."""
+
+    @act("set_billing", SetBillingSerializer, services.set_billing)
+    def set_billing(self, request, number=None):
+        """Correct whether the work is covered (contract, warranty) or charged (per call, per year)."""
 
     @act("analyse", AnalyseSerializer, services.analyse)
     def analyse(self, request, number=None):

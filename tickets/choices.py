@@ -20,6 +20,12 @@ class Kind(models.TextChoices):
     COMPLAINT = "complaint", _("Complaint")
 
 
+# What a customer files, on the portal or through the API: a change request is agreed with the
+# desk, which puts it up for approval.
+CUSTOMER_KINDS = (Kind.CONSULTATION, Kind.FAULT, Kind.SUGGESTION, Kind.COMPLAINT)
+CUSTOMER_KIND_CHOICES = [(value, label) for value, label in Kind.choices if value in CUSTOMER_KINDS]
+
+
 class Level(models.IntegerChoices):
     I = 1, _("Level I")  # noqa: E741 - the fault levels are named I to IV in every service plan
     II = 2, _("Level II")
@@ -130,3 +136,5 @@ class Event(models.TextChoices):
     SLA_WARNING = "sla_warning", _("Deadline close")
     ESCALATED = "escalated", _("Escalated")
     AUTO_CLOSED = "auto_closed", _("Closed automatically")
+    EMERGENCY_PLAN = "emergency_plan", _("Emergency plan delivered")
+    BILLING_CHANGED = "billing_changed", _("Billing changed")

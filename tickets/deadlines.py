@@ -17,12 +17,14 @@ from accounts.models import SupportCentre, Team, User
 from accounts.selectors import on_duty
 from customers.models import Organisation, Site
 from notifications import services as outbox
+from notifications.choices import RobotEvent
 from servicedesk.bulk import insert_rows, update_rows
 from sla import services as clock
 from sla.businesstime import is_open
 from sla.choices import Recipient, Subject, Target
-from sla.models import Deadline, Policy
+from sla.models import Calendar, Deadline, Policy
 
+from . import notify
 from .choices import Event, Kind, Level
 from .models import Ticket, TimelineEvent
 
@@ -41,7 +43,15 @@ def kind(target: str) -> str:
 
 
 def policy_of(ticket: Ticket) -> Policy | None:
+    """The contract's own policy, else its coverage key's default, else the paid-service default."""
+    if ticket.contract_id and ticket.contract.policy_id:
+        return ticket.contract.policy
     return clock.policy_for(ticket.contract.coverage if ticket.contract_id else None)
+
+
+def calendar_of(ticket: Ticket) -> Calendar | None:
+    """The contract's own working hours, if it names them (else the policy's)."""
+    return ticket.contract.calendar if ticket.contract_id and ticket.contract.calendar_id else None
 
 
 def subject_of(ticket: Ticket) -> str:
@@ -80,6 +90,7 @@ def _open(ticket: Ticket, targets, *, start) -> None:
         targets=targets,
         start=start,
         travel=travel_of(ticket),
+        calendar=calendar_of(ticket),
     )
 
 
@@ -95,10 +106,19 @@ def workaround_given(ticket: Ticket, at) -> None:
     clock.meet(ticket, [kind(T.WORKAROUND)], at=at)
 
 
+def emergency_plan_delivered(ticket: Ticket, at) -> None:
+    clock.meet(ticket, [kind(T.EMERGENCY_PLAN)], at=at)
+
+
 def resolved(ticket: Ticket, at) -> None:
-    """Resolution meets what is still open, and a Level I/II fault now owes its report."""
-    targets = [T.RESPONSE, T.ARRIVAL, T.WORKAROUND, T.RESOLUTION, T.EMERGENCY_PLAN]
-    clock.meet(ticket, [kind(target) for target in targets], at=at)
+    """
+    Resolution answers the response, workaround and resolution promises. An arrival still owed
+    was not needed (fixed remotely) and the emergency plan was not needed (service is back): both
+    are cancelled, or recorded as missed where their time had already passed. A Level I/II fault
+    now owes its report, counted from this resolution.
+    """
+    clock.meet(ticket, [kind(T.RESPONSE), kind(T.WORKAROUND), kind(T.RESOLUTION)], at=at)
+    clock.cancel(ticket, [kind(T.ARRIVAL), kind(T.EMERGENCY_PLAN)], at=at)
     report_owed = Deadline.objects.for_object(ticket).open().filter(kind=kind(T.REPORT)).exists()
     if ticket.kind == Kind.FAULT and ticket.level in (Level.I, Level.II) and not report_owed:
         _open(ticket, [T.REPORT], start=at)
@@ -109,6 +129,12 @@ def report_written(ticket: Ticket, at) -> None:
 
 
 def reopened(ticket: Ticket, at) -> None:
+    """
+    The fault is back: a new resolution is owed. A report still owed for the resolution that did
+    not hold is no longer needed (missed if already late); the next resolution owes its own, so a
+    report never falls due before the resolution it describes.
+    """
+    clock.cancel(ticket, [kind(T.REPORT)], at=at)
     _open(ticket, [T.RESOLUTION], start=at)
 
 
@@ -120,10 +146,12 @@ def resumed(ticket: Ticket, at) -> None:
     clock.resume(ticket, at=at)
 
 
-def closed(ticket: Ticket) -> None:
+def closed(ticket: Ticket, at=None) -> None:
     """A closed or cancelled ticket owes nothing more (a report already due stays due)."""
     clock.cancel(
-        ticket, [kind(t) for t in (T.RESPONSE, T.ARRIVAL, T.WORKAROUND, T.RESOLUTION, T.EMERGENCY_PLAN)]
+        ticket,
+        [kind(t) for t in (T.RESPONSE, T.ARRIVAL, T.WORKAROUND, T.RESOLUTION, T.EMERGENCY_PLAN)],
+        at=at,
     )
 
 
@@ -147,6 +175,7 @@ class Batch:
         "centre",
         "team",
         "assignee",
+        "logged_by",
     )
 
     def __init__(self, steps, now):
@@ -182,20 +211,46 @@ class Batch:
         self._duty = {}
         self._labels, self._members, self._rule_people = {}, {}, {}
         self._leaders = None
+        self._fallback = None
+        self._agent_centres = None
         self._business_hours = None
         self.changed: dict[int, Ticket] = {}
         self.events: list[dict] = []  # timeline rows
         self.messages: list[outbox.Message] = []
+        self.robot_messages: list[outbox.RobotMessage] = []
+        self._robots = None
+        # The team each ticket was with before the batch moved it: that team's robot hears too.
+        self.first_teams = {pk: ticket.team_id for pk, ticket in self.tickets.items()}
 
     def team(self, ticket: Ticket) -> Team | None:
         return self.teams.get(ticket.team_id)
 
     def centre(self, ticket: Ticket) -> SupportCentre | None:
-        """The centre answering for the ticket: its site's, else its team's."""
-        centre_id = self.site_centres.get(ticket.site_id)
+        """
+        The centre answering for the ticket: its site's, else its team's, else that of the agent
+        who logged it (a phone complaint with no site and no team still belongs somewhere).
+        """
+        centre_id = self.site_centres.get(ticket.site_id) or ticket.centre_id
         if centre_id is None and ticket.team_id:
             centre_id = self.team(ticket).centre_id
+        if centre_id is None:
+            centre_id = self.agent_centre(ticket)
         return self.centres.get(centre_id)
+
+    def agent_centre(self, ticket: Ticket) -> int | None:
+        if self._agent_centres is None:
+            loggers = {t.logged_by_id for t in self.tickets.values()}
+            self._agent_centres = dict(User.objects.filter(pk__in=loggers).values_list("pk", "centre_id"))
+        return self._agent_centres.get(ticket.logged_by_id)
+
+    def desk_fallback(self) -> list[User]:
+        """The people marked as the desk's fallback; failing those, the active administrators."""
+        if self._fallback is None:
+            people = User.objects.filter(is_active=True)
+            self._fallback = list(people.filter(is_desk_fallback=True)) or list(
+                people.filter(is_superuser=True).order_by("pk")
+            )
+        return self._fallback
 
     def on_duty(self, centre: SupportCentre) -> list[User]:
         if centre.pk not in self._duty:
@@ -245,10 +300,37 @@ class Batch:
             }
         )
 
+    def tell_robots(self, ticket: Ticket, message: outbox.Message, level: int) -> None:
+        """
+        The group robots subscribed to this warning (level 0), breach (1) or later escalation of
+        a ticket of their centre or team get the message too. Subscriptions are read once a batch.
+        """
+        if self._robots is None:
+            self._robots = outbox.Subscriptions()
+        event = {0: RobotEvent.WARNING, 1: RobotEvent.BREACH}.get(level, RobotEvent.ESCALATION)
+        centre = self.centre(ticket)
+        robots = self._robots.hearing(
+            event,
+            centre_id=centre.pk if centre else None,
+            team_ids=[self.first_teams.get(ticket.pk), ticket.team_id],
+        )
+        if robots:
+            self.robot_messages.append(
+                outbox.RobotMessage(
+                    robots,
+                    kind=message.kind,
+                    subject=message.subject,
+                    body=notify.robot_body(ticket, ticket.organisation_name),
+                    url=message.url,
+                    dedupe_key=message.dedupe_key,
+                )
+            )
+
     def write(self) -> None:
         update_rows(Ticket, self.changed.values(), ["tier", "team", "version", "updated_at"])
         insert_rows(TimelineEvent, self.events)
         outbox.queue_many(self.digested(self.messages))
+        outbox.queue_robot_many(self.digested(self.robot_messages))
 
     def digested(self, messages: list[outbox.Message]) -> list[outbox.Message]:
         """
@@ -279,7 +361,10 @@ DIGEST_LINES = 50
 
 
 def digest(person: User, kind: str, messages: list[outbox.Message]) -> outbox.Message:
-    """One message for `person` that stands for `messages` (all of `kind`), listing their subjects."""
+    """
+    One message for `person` (or group robot) that stands for `messages` (all of `kind`),
+    listing their subjects.
+    """
     if kind == "ticket.sla_warning":
         subject = _("%(count)s ticket deadlines due soon") % {"count": len(messages)}
     else:
@@ -289,7 +374,8 @@ def digest(person: User, kind: str, messages: list[outbox.Message]) -> outbox.Me
         lines.append(_("… and %(count)s more.") % {"count": len(messages) - DIGEST_LINES})
     # The same batch always makes the same digest: its key names what it stands for.
     covered = hashlib.sha256("|".join(message.dedupe_key for message in messages).encode()).hexdigest()[:32]
-    return outbox.Message(
+    # A person's digest is an outbox.Message, a robot's an outbox.RobotMessage.
+    return type(messages[0])(
         [person],
         kind=kind,
         subject=subject,
@@ -297,6 +383,20 @@ def digest(person: User, kind: str, messages: list[outbox.Message]) -> outbox.Me
         url="/tickets/",
         dedupe_key=f"digest-{covered}",
     )
+
+
+# Who a lapsed complaint reaches at each level: its team's supervisor, then the centre manager,
+# then a company leader — never the technical tiers.
+COMPLAINT_PATH = {
+    1: [Recipient.TEAM_SUPERVISOR],
+    2: [Recipient.CENTRE_MANAGER],
+    3: [Recipient.COMPANY_LEADER],
+}
+
+
+def active(people) -> list[User]:
+    """The active people among these, each once, in order."""
+    return list(dict.fromkeys(person for person in people if person and person.is_active))
 
 
 class TicketEscalation:
@@ -330,14 +430,19 @@ class TicketEscalation:
         before = {"tier": str(ticket.tier), "team": team.name if team else ""}
         # The supervisor told is the one of the team that let the deadline lapse.
         supervisor = team.supervisor if team and team.supervisor_id else None
-        moved = self._move_up(batch, ticket, to_tier=min(level + 1, Tier.EXPERT))
-        people = self._people(
-            batch,
-            ticket,
-            rule,
-            default=[Recipient.NEXT_TIER_TEAM, Recipient.TEAM_SUPERVISOR],
-            supervisor=supervisor,
-        )
+        if ticket.kind == Kind.COMPLAINT:
+            # A complaint rises through management, not up the technical tiers.
+            moved = False
+            people = self._people(batch, ticket, None, default=COMPLAINT_PATH[level], supervisor=supervisor)
+        else:
+            moved = self._move_up(batch, ticket, to_tier=min(level + 1, Tier.EXPERT))
+            people = self._people(
+                batch,
+                ticket,
+                rule,
+                default=[Recipient.NEXT_TIER_TEAM, Recipient.TEAM_SUPERVISOR],
+                supervisor=supervisor,
+            )
         team = batch.team(ticket)
         after = {"tier": str(ticket.tier), "team": team.name if team else ""}
         note = _("%(target)s overdue since %(due)s: escalation level %(level)s.") % {
@@ -375,8 +480,13 @@ class TicketEscalation:
         return True
 
     def _people(self, batch: Batch, ticket: Ticket, rule, *, default, supervisor=None) -> list[User]:
-        """Resolve the rule's recipients for this ticket; after hours the duty roster joins in."""
-        wanted = list(rule.recipients) if rule else default
+        """
+        Resolve the rule's recipients for this ticket; after hours the duty roster joins in. When
+        that names nobody (no assignee, no team, no site), the message still reaches someone:
+        the team supervisor, else the centre manager (the site's, the team's or the logging
+        agent's centre), else the desk's fallback people.
+        """
+        wanted = list(rule.recipients) if rule else list(default)
         people: list[User] = []
         if supervisor is not None and Recipient.TEAM_SUPERVISOR in wanted:
             wanted.remove(Recipient.TEAM_SUPERVISOR)
@@ -388,7 +498,22 @@ class TicketEscalation:
             people.extend(batch.rule_people(rule))
         if centre is not None and not batch.business_hours():
             people.extend(batch.on_duty(centre))
-        return list(dict.fromkeys(person for person in people if person and person.is_active))
+        people = active(people)
+        if not people:
+            people = self._fallback(batch, ticket, centre, supervisor)
+        return people
+
+    def _fallback(self, batch: Batch, ticket: Ticket, centre, supervisor) -> list[User]:
+        team = batch.team(ticket)
+        for candidates in (
+            [supervisor],
+            [team.supervisor] if team and team.supervisor_id else [],
+            [centre.manager] if centre and centre.manager_id else [],
+        ):
+            people = active(candidates)
+            if people:
+                return people
+        return active(batch.desk_fallback())
 
     def _resolve(self, batch: Batch, ticket, recipient, centre) -> list[User]:
         team = batch.team(ticket)
@@ -403,7 +528,7 @@ class TicketEscalation:
         if recipient == Recipient.CENTRE_MANAGER:
             return [centre.manager] if centre and centre.manager_id else []
         if recipient == Recipient.COMPANY_LEADER:
-            if ticket.level != Level.I:
+            if ticket.level != Level.I and ticket.kind != Kind.COMPLAINT:
                 return [centre.manager] if centre and centre.manager_id else []
             return batch.company_leaders()
         return []
@@ -430,3 +555,4 @@ class TicketEscalation:
                 dedupe_key=f"deadline-{deadline.pk}-{level}",
             )
         )
+        batch.tell_robots(ticket, batch.messages[-1], level)

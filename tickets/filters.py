@@ -23,6 +23,21 @@ class UnknownParameter(ValueError):
         self.message = message
 
 
+class BadParameterValue(UnknownParameter):
+    """A query parameter whose value the page cannot read (a word where a number belongs)."""
+
+
+def integer_parameter(params, name: str) -> int | None:
+    """The whole number query parameter `name` gives; None when it is absent or empty."""
+    value = params.get(name, "").strip()
+    if not value:
+        return None
+    # ASCII digits only: str.isdigit() also takes "²", which int() refuses.
+    if not (value.isascii() and value.isdigit()) or len(value) > 18:
+        raise BadParameterValue(_("“%(name)s” must be a whole number.") % {"name": name})
+    return int(value)
+
+
 def check_parameters(params, *, known, repeatable=()) -> None:
     """
     Raise UnknownParameter unless every key of `params` (a QueryDict) is in `known`, and only

@@ -5,9 +5,12 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.choices import Role
 from accounts.models import Team, User
+from customers.choices import Billing, FaultArea
 from customers.models import Contact, Equipment, Organisation, Site
 
+from . import limits
 from .choices import (
+    CUSTOMER_KINDS,
     LEVEL_DESCRIPTIONS,
     Channel,
     Impact,
@@ -18,6 +21,7 @@ from .choices import (
     Urgency,
     WorkMethod,
 )
+from .services.intake import customer_request_problems
 
 
 class LevelSelect(forms.RadioSelect):
@@ -59,9 +63,18 @@ class RequestFields(forms.Form):
         widget=LevelSelect,
     )
     urgency = forms.ChoiceField(label=_("Urgency"), choices=Urgency.choices, initial=Urgency.GENERAL)
-    title = forms.CharField(label=_("Title"), max_length=200)
+    title = forms.CharField(label=_("Title"), max_length=limits.TITLE_MAX)
     description = forms.CharField(
-        label=_("Description"), widget=forms.Textarea(attrs={"rows": 4}), required=False
+        label=_("Description"),
+        max_length=limits.TEXT_MAX,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        required=False,
+    )
+    fault_area = forms.ChoiceField(
+        label=_("The fault concerns"),
+        choices=[("", _("Not known yet")), *FaultArea.choices],
+        required=False,
+        help_text=_("Faults only: without a service contract, the hardware or system warranty decides."),
     )
 
     def clean(self):
@@ -70,7 +83,30 @@ class RequestFields(forms.Form):
             self.add_error("level", _("A fault needs a level, I to IV."))
         if data.get("kind") != Kind.FAULT:
             data["level"] = None
+            data["fault_area"] = ""
         return data
+
+
+class ComplaintTicketField(forms.CharField):
+    """A ticket named by its number; `tickets` limits which may be named (others: not found)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("max_length", 20)
+        kwargs.setdefault("required", False)
+        super().__init__(*args, **kwargs)
+        self.tickets = None
+
+    def clean(self, value):
+        number = super().clean(value).strip()
+        if not number:
+            return None
+        ticket = self.tickets.filter(number__iexact=number).first() if self.tickets is not None else None
+        if ticket is None:
+            # The same answer for another organisation's ticket as for none at all.
+            raise forms.ValidationError(
+                _("There is no ticket %(number)s of this organisation."), params={"number": number}
+            )
+        return ticket
 
 
 class IntakeForm(RequestFields):
@@ -95,7 +131,19 @@ class IntakeForm(RequestFields):
     )
     answer = forms.CharField(
         label=_("Answer given (consultations)"),
+        max_length=limits.TEXT_MAX,
         widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+    )
+    about_ticket = ComplaintTicketField(
+        label=_("Ticket complained about (complaints)"),
+        help_text=_("Its number, e.g. SD-2026-000123."),
+    )
+    about_engineer = forms.ModelChoiceField(
+        label=_("Engineer complained about (complaints)"),
+        queryset=User.objects.filter(role__in=[Role.ENGINEER, Role.MANAGER], is_active=True).order_by(
+            "username"
+        ),
         required=False,
     )
 
@@ -109,10 +157,13 @@ class IntakeForm(RequestFields):
         "description",
         "kind",
         "level",
+        "fault_area",
         "urgency",
         "on_site_required",
         "channel",
         "answer",
+        "about_ticket",
+        "about_engineer",
         "team",
         "assignee",
     ]
@@ -126,6 +177,13 @@ class IntakeForm(RequestFields):
             self.fields["contact"].queryset = organisation.contacts.all()
             self.fields["site"].queryset = organisation.sites.all()
             self.fields["equipment"].queryset = Equipment.objects.filter(site__organisation=organisation)
+            self.fields["about_ticket"].tickets = organisation.tickets.all()
+
+    def clean(self):
+        data = super().clean()
+        if data.get("kind") != Kind.COMPLAINT:
+            data["about_ticket"], data["about_engineer"] = None, None
+        return data
 
     def _posted_organisation(self):
         try:
@@ -145,26 +203,52 @@ class PortalRequestForm(RequestFields):
         help_text=_("Leave empty when the request is not about one device."),
     )
     files = MultipleFileField(label=_("Attachments"), required=False)
-    field_order = ["site", "equipment", "kind", "level", "urgency", "title", "description", "files"]
+    about_ticket = ComplaintTicketField(
+        label=_("Request complained about (complaints)"),
+        help_text=_("Its number, e.g. SD-2026-000123."),
+    )
+    field_order = [
+        "site",
+        "equipment",
+        "kind",
+        "level",
+        "fault_area",
+        "urgency",
+        "title",
+        "description",
+        "about_ticket",
+        "files",
+    ]
 
     def __init__(self, *args, organisation, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["about_ticket"].tickets = organisation.tickets.all()
+        self.organisation = organisation
         self.fields["site"].queryset = organisation.sites.all()
+        self.fields["site"].required = organisation.sites.exists()
         self.fields["equipment"].queryset = Equipment.objects.filter(site__organisation=organisation)
         self.fields["kind"].choices = [
-            (value, label) for value, label in Kind.choices if value != Kind.CHANGE
+            (value, label) for value, label in Kind.choices if value in CUSTOMER_KINDS
         ]
 
     def clean(self):
         data = super().clean()
-        site, equipment = data.get("site"), data.get("equipment")
-        if site and equipment and equipment.site_id != site.pk:
-            self.add_error("equipment", _("This equipment is at another site."))
+        # The API's rule too (`customer_request_problems`); a field already refused keeps its message.
+        problems = customer_request_problems(
+            self.organisation, kind=data.get("kind"), site=data.get("site"), equipment=data.get("equipment")
+        )
+        for field, message in problems.items():
+            if field not in self.errors:
+                self.add_error(field, message)
+        if data.get("kind") != Kind.COMPLAINT:
+            data["about_ticket"] = None
         return data
 
 
 class CommentForm(forms.Form):
-    body = forms.CharField(label=_("Comment"), widget=forms.Textarea(attrs={"rows": 3}))
+    body = forms.CharField(
+        label=_("Comment"), max_length=limits.COMMENT_MAX, widget=forms.Textarea(attrs={"rows": 3})
+    )
     is_internal = forms.BooleanField(label=_("Internal note (not shown to the customer)"), required=False)
     files = MultipleFileField(label=_("Attachments"), required=False)
     version = forms.IntegerField(widget=forms.HiddenInput)
@@ -178,7 +262,12 @@ class ActForm(forms.Form):
 
 
 def _text(label, required=True, rows=2):
-    return forms.CharField(label=label, required=required, widget=forms.Textarea(attrs={"rows": rows}))
+    return forms.CharField(
+        label=label,
+        required=required,
+        max_length=limits.TEXT_MAX,
+        widget=forms.Textarea(attrs={"rows": rows}),
+    )
 
 
 class NoteForm(ActForm):
@@ -249,6 +338,16 @@ class ApprovalForm(ActForm):
     plan = _text(_("What will be done and why"), rows=3)
 
 
+class EmergencyPlanForm(ActForm):
+    plan = _text(_("Emergency plan"), rows=5)
+    files = MultipleFileField(label=_("Files (shown to the customer)"), required=False)
+
+
+class BillingForm(ActForm):
+    billing = forms.ChoiceField(label=_("Billing"), choices=Billing.choices)
+    reason = _text(_("Reason"))
+
+
 class ChangeForm(ActForm):
     effort_days = forms.DecimalField(
         label=_("Effort (working days)"), min_value=0.1, max_digits=6, decimal_places=1
@@ -269,6 +368,7 @@ ACT_FORMS = {
     "resume": NoteForm,
     "wait_for_parts": PartsForm,
     "give_workaround": WorkaroundForm,
+    "deliver_emergency_plan": EmergencyPlanForm,
     "analyse": AnalyseForm,
     "request_approval": ApprovalForm,
     "submit_change": ChangeForm,
@@ -277,6 +377,7 @@ ACT_FORMS = {
     "reopen": ReasonForm,
     "cancel": ReasonForm,
     "escalate": ReasonForm,
+    "set_billing": BillingForm,
 }
 
 

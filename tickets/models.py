@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import SupportCentre, Team
+from customers.choices import Billing, FaultArea
 from customers.models import Contact, Contract, Equipment, Organisation, Site
 
 from .choices import (
@@ -144,6 +145,39 @@ class Ticket(models.Model):
     on_site_required = models.BooleanField(
         _("on-site service needed"), default=False, help_text=_("Opens the on-site arrival deadline.")
     )
+    fault_area = models.CharField(
+        _("fault concerns"),
+        max_length=16,
+        choices=FaultArea.choices,
+        blank=True,
+        help_text=_("Hardware or system: that warranty decides when no service contract covers the work."),
+    )
+    billing = models.CharField(
+        _("billing"),
+        max_length=16,
+        choices=Billing.choices,
+        default=Billing.PER_CALL,
+        help_text=_("Set at intake from the entitlement; staff correct it on the ticket."),
+    )
+    # A complaint names what it is about. Indexed where set only: most tickets are no complaint.
+    about_ticket = models.ForeignKey(
+        "self",
+        verbose_name=_("complaint about ticket"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="complaints",
+        db_index=False,
+    )
+    about_engineer = models.ForeignKey(
+        User,
+        verbose_name=_("complaint about engineer"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="complaints_about",
+        db_index=False,
+    )
 
     created_at = models.DateTimeField(_("logged at"), default=timezone.now, db_index=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
@@ -167,6 +201,14 @@ class Ticket(models.Model):
             models.Index(fields=["organisation", "created_at"]),
             models.Index(fields=["assignee", "status"]),
             models.Index(fields=["team", "status"]),
+            models.Index(
+                fields=["about_ticket"], condition=Q(about_ticket__isnull=False), name="ticket_about_ticket"
+            ),
+            models.Index(
+                fields=["about_engineer"],
+                condition=Q(about_engineer__isnull=False),
+                name="ticket_about_engineer",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -187,7 +229,12 @@ class Ticket(models.Model):
 
     @property
     def is_paid_service(self) -> bool:
-        return self.contract_id is None
+        return self.billing in (Billing.PER_CALL, Billing.PER_YEAR)
+
+    @property
+    def emergency_plan(self) -> "EmergencyPlan | None":
+        """The plan delivered last: a revision replaces the earlier one, which stays in the timeline."""
+        return self.emergency_plans.order_by("-delivered_at", "-pk").first()
 
     @property
     def urgency_rank(self) -> int:
@@ -304,12 +351,32 @@ def attachment_path(instance, filename):
     return f"attachments/{timezone.now():%Y/%m}/{uuid.uuid4().hex}{suffix}"
 
 
+class EmergencyPlan(models.Model):
+    """The emergency plan (应急方案) of a Level I fault as delivered to the customer; each revision a row."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="emergency_plans")
+    plan = models.TextField(_("emergency plan"))
+    delivered_by = models.ForeignKey(User, verbose_name=_("delivered by"), on_delete=models.PROTECT)
+    delivered_at = models.DateTimeField(_("delivered at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("emergency plan")
+        verbose_name_plural = _("emergency plans")
+        ordering = ["delivered_at", "pk"]
+
+    def __str__(self):
+        return f"{self.ticket.number} · {self.delivered_at:%Y-%m-%d %H:%M}"
+
+
 class Attachment(models.Model):
-    """A file on a ticket or a comment, stored outside the static root and served through a view."""
+    """A file on a ticket, comment or emergency plan, kept outside the static root, served through a view."""
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="attachments")
     comment = models.ForeignKey(
         Comment, on_delete=models.CASCADE, null=True, blank=True, related_name="attachments"
+    )
+    emergency_plan = models.ForeignKey(
+        EmergencyPlan, on_delete=models.CASCADE, null=True, blank=True, related_name="attachments"
     )
     uploaded_by = models.ForeignKey(User, verbose_name=_("uploaded by"), on_delete=models.PROTECT)
     file = models.FileField(_("file"), upload_to=attachment_path)

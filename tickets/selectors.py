@@ -7,7 +7,8 @@ from accounts.choices import Role
 from accounts.models import User
 from customers.selectors import organisation_of
 
-from .models import Attachment, Comment, Ticket, TimelineEvent
+from .choices import Event
+from .models import Attachment, Comment, Ticket, TimelineEvent, Visit, WorkLog
 
 
 def visible_tickets(user: User) -> QuerySet[Ticket]:
@@ -43,6 +44,8 @@ def access_ticket(user: User, number: str, *, for_update: bool = False) -> Ticke
         "team__supervisor",
         "assignee",
         "logged_by",
+        "about_ticket",
+        "about_engineer",
     )
     try:
         return tickets.get(number=number)
@@ -71,11 +74,26 @@ def access_attachment(user: User, pk: int) -> Attachment:
 
 
 def timeline_for(user: User, ticket: Ticket) -> list[TimelineEvent]:
-    """The ticket's history; customers do not see internal events."""
+    """
+    The ticket's history; customers do not see internal events, nor the work logged (the
+    engineers' own notes and time, internal even where recorded before they were marked so).
+    """
     events = ticket.events.select_related("actor")
     if user.is_customer:
-        events = events.filter(is_internal=False)
+        events = events.filter(is_internal=False).exclude(kind=Event.WORK_LOGGED)
     return list(events)
+
+
+def work_logs_for(user: User, ticket: Ticket) -> list[WorkLog]:
+    """Time spent and what was done: the engineers' record, which customers do not see."""
+    if user.is_customer:
+        return []
+    return list(ticket.work_logs.select_related("engineer"))
+
+
+def visits_for(user: User, ticket: Ticket) -> list[Visit]:
+    """The trips to the site: when, who, and the customer's sign-off, for everyone on the ticket."""
+    return list(ticket.visits.select_related("engineer"))
 
 
 def comments_for(user: User, ticket: Ticket) -> list[Comment]:
@@ -83,6 +101,13 @@ def comments_for(user: User, ticket: Ticket) -> list[Comment]:
     if user.is_customer:
         comments = comments.filter(is_internal=False)
     return list(comments)
+
+
+def complaints_about(user: User, ticket: Ticket) -> list[Ticket]:
+    """Complaints that name this ticket, for staff who may see them; customers are not shown them."""
+    if user.is_customer:
+        return []
+    return list(visible_tickets(user).filter(about_ticket=ticket).order_by("-created_at"))
 
 
 def open_tickets_for_equipment(user: User, equipment_id: int) -> QuerySet[Ticket]:

@@ -3,6 +3,7 @@ What the ticket API reads and writes. Reads are shaped per role by the selectors
 exactly the fields the caller's role may set and refuse any other field by name.
 """
 
+from django.core.validators import MaxLengthValidator
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -11,12 +12,25 @@ from rest_framework import serializers
 
 from accounts.choices import Role
 from accounts.models import Team, User
+from customers.choices import Billing, FaultArea
 from customers.models import Contact, Contract, Equipment, Organisation, Site
 
+from . import limits
 from .acts import allowed_acts
-from .choices import Channel, Event, Kind, Level, ProblemType, Risk, Urgency, WorkMethod
-from .models import Attachment, Comment, Ticket, TimelineEvent, Visit, WorkLog
-from .selectors import attachments_for, comments_for, timeline_for
+from .choices import (
+    CUSTOMER_KIND_CHOICES,
+    Channel,
+    Event,
+    Kind,
+    Level,
+    ProblemType,
+    Risk,
+    Urgency,
+    WorkMethod,
+)
+from .models import Attachment, Comment, EmergencyPlan, Ticket, TimelineEvent, Visit, WorkLog
+from .selectors import attachments_for, comments_for, complaints_about, timeline_for, visible_tickets
+from .services.intake import customer_request_problems
 
 # Reads
 
@@ -52,6 +66,16 @@ class AttachmentSerializer(serializers.ModelSerializer):
         url = reverse("tickets:attachment", args=[attachment.pk])
         request = self.context.get("request")
         return request.build_absolute_uri(url) if request else url
+
+
+class EmergencyPlanSerializer(serializers.ModelSerializer):
+    delivered_by = PersonSerializer(read_only=True)
+    attachments = AttachmentSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = EmergencyPlan
+        fields = ["plan", "delivered_by", "delivered_at", "attachments"]
+        read_only_fields = fields
 
 
 class CommentSerializer(serializers.ModelSerializer):
@@ -147,6 +171,34 @@ class TicketDetailSerializer(TicketListSerializer):
         read_only=True,
         help_text=gettext_lazy("Empty until the defect is analysed."),
     )
+    fault_area = serializers.ChoiceField(
+        choices=FaultArea.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text=gettext_lazy("Faults: whether the hardware or the system; empty when not known."),
+    )
+    billing = serializers.ChoiceField(
+        choices=Billing.choices,
+        read_only=True,
+        help_text=gettext_lazy(
+            "Whether the work is covered (contract, warranty) or charged (per call, per year)."
+        ),
+    )
+    about_ticket = serializers.CharField(
+        source="about_ticket.number",
+        read_only=True,
+        allow_null=True,
+        help_text=gettext_lazy("Complaints: the number of the ticket complained about."),
+    )
+    about_engineer = PersonSerializer(read_only=True, allow_null=True)
+    complaints = serializers.SerializerMethodField(
+        help_text=gettext_lazy(
+            "Numbers of the complaints about this ticket (for staff; empty for customers)."
+        )
+    )
+    emergency_plan = serializers.SerializerMethodField(
+        help_text=gettext_lazy("Level I faults: the emergency plan delivered last, with its files.")
+    )
     allowed_acts = serializers.SerializerMethodField()
     timeline = serializers.SerializerMethodField()
     comments = serializers.SerializerMethodField()
@@ -173,6 +225,12 @@ class TicketDetailSerializer(TicketListSerializer):
             "workaround",
             "resolution",
             "root_cause",
+            "fault_area",
+            "billing",
+            "about_ticket",
+            "about_engineer",
+            "complaints",
+            "emergency_plan",
             "allowed_acts",
             "timeline",
             "comments",
@@ -183,6 +241,14 @@ class TicketDetailSerializer(TicketListSerializer):
     @property
     def user(self):
         return self.context["request"].user
+
+    def get_complaints(self, ticket) -> list[str]:
+        return [complaint.number for complaint in complaints_about(self.user, ticket)]
+
+    @extend_schema_field(EmergencyPlanSerializer(allow_null=True))
+    def get_emergency_plan(self, ticket):
+        plan = ticket.emergency_plan
+        return EmergencyPlanSerializer(plan, context=self.context).data if plan else None
 
     def get_allowed_acts(self, ticket) -> list[str]:
         return [act.name for act in allowed_acts(self.user, ticket)]
@@ -219,7 +285,19 @@ class StaleErrorSerializer(ErrorSerializer):
 
 
 class StrictSerializer(serializers.Serializer):
-    """Refuses a field it does not declare by name, rather than dropping it without a word."""
+    """
+    Refuses a field it does not declare by name, rather than dropping it without a word; every
+    text field without a length of its own takes the limit `tickets.limits` gives its name.
+    """
+
+    def get_fields(self):
+        fields = super().get_fields()
+        for name, field in fields.items():
+            if isinstance(field, serializers.CharField) and not field.read_only and field.max_length is None:
+                field.max_length = limits.text_limit(name)
+                message = field.error_messages["max_length"].format(max_length=field.max_length)
+                field.validators.append(MaxLengthValidator(field.max_length, message=message))
+        return fields
 
     def to_internal_value(self, data):
         if hasattr(data, "keys"):
@@ -228,11 +306,44 @@ class StrictSerializer(serializers.Serializer):
             if unknown:
                 message = _("Unknown field, or one you may not set.")
                 raise serializers.ValidationError({name: [message] for name in unknown})
+            # No value here can hold a NUL character, and PostgreSQL refuses one even in a lookup.
+            values = data.lists() if hasattr(data, "lists") else data.items()
+            nul = sorted(name for name, value in values if _holds_nul(value))
+            if nul:
+                message = _("Null characters are not allowed.")
+                raise serializers.ValidationError({name: [message] for name in nul})
         return super().to_internal_value(data)
+
+
+def _holds_nul(value) -> bool:
+    """Whether a NUL character is in the value, or in any string nested in it (without recursion)."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str) and "\x00" in item:
+            return True
+        if isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list | tuple):
+            pending.extend(item)
+    return False
 
 
 def optional(queryset, **kwargs):
     return serializers.PrimaryKeyRelatedField(queryset=queryset, default=None, allow_null=True, **kwargs)
+
+
+def ticket_by_number(not_found: str) -> serializers.SlugRelatedField:
+    """An optional ticket named by its number; the caller narrows the queryset to what may be seen."""
+    return serializers.SlugRelatedField(
+        slug_field="number",
+        queryset=Ticket.objects.none(),
+        required=False,
+        allow_null=True,
+        default=None,
+        error_messages={"does_not_exist": not_found},
+    )
 
 
 class StaffTicketCreateSerializer(StrictSerializer):
@@ -250,14 +361,26 @@ class StaffTicketCreateSerializer(StrictSerializer):
     title = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, default="")
     on_site_required = serializers.BooleanField(required=False, default=False)
+    fault_area = serializers.ChoiceField(
+        choices=FaultArea.choices, required=False, allow_blank=True, default=""
+    )
+    about_ticket = ticket_by_number(gettext_lazy("There is no ticket {value} you may see."))
+    about_engineer = optional(User.objects.filter(role__in=[Role.ENGINEER, Role.MANAGER], is_active=True))
     team = optional(Team.objects.all())
     assignee = optional(User.objects.filter(role__in=[Role.ENGINEER, Role.MANAGER], is_active=True))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None:
+            self.fields["about_ticket"].queryset = visible_tickets(request.user)
 
 
 class CustomerTicketCreateSerializer(StrictSerializer):
     """
     A request filed on the portal: always for the customer's own organisation, so only their
-    own sites and equipment are accepted, and nothing about who works on it.
+    own sites and equipment are accepted, and nothing about who works on it. What the portal's
+    form refuses is refused here by the same rule (`customer_request_problems`).
     """
 
     # The same answer for another organisation's record as for none at all: nothing leaks.
@@ -271,19 +394,39 @@ class CustomerTicketCreateSerializer(StrictSerializer):
             "does_not_exist": gettext_lazy("There is no equipment {pk_value} in your organisation.")
         },
     )
-    kind = serializers.ChoiceField(choices=Kind.choices, default=Kind.FAULT)
+    kind = serializers.ChoiceField(
+        choices=CUSTOMER_KIND_CHOICES,
+        default=Kind.FAULT,
+    )
     level = serializers.ChoiceField(choices=Level.choices, required=False, allow_null=True)
     urgency = serializers.ChoiceField(choices=Urgency.choices, default=Urgency.GENERAL)
     title = serializers.CharField(max_length=200)
     description = serializers.CharField(required=False, allow_blank=True, default="")
+    fault_area = serializers.ChoiceField(
+        choices=FaultArea.choices, required=False, allow_blank=True, default=""
+    )
+    # The same answer for another organisation's ticket as for none at all.
+    about_ticket = ticket_by_number(gettext_lazy("There is no ticket {value} in your organisation."))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         organisation = self.context.get("organisation")
+        self.fields["about_ticket"].queryset = Ticket.objects.filter(organisation=organisation)
         self.fields["site"].queryset = Site.objects.filter(organisation=organisation)
         self.fields["equipment"].queryset = Equipment.objects.filter(
             site__organisation=organisation
         ).select_related("site", "contract")
+
+    def validate(self, attrs):
+        problems = customer_request_problems(
+            self.context.get("organisation"),
+            kind=attrs.get("kind"),
+            site=attrs.get("site"),
+            equipment=attrs.get("equipment"),
+        )
+        if problems:
+            raise serializers.ValidationError({field: [message] for field, message in problems.items()})
+        return attrs
 
 
 class ActSerializer(StrictSerializer):
@@ -369,6 +512,16 @@ class AssignSerializer(ActSerializer):
     team = optional(Team.objects.all())
     assignee = optional(User.objects.filter(role__in=[Role.ENGINEER, Role.MANAGER], is_active=True))
     note = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class DeliverEmergencyPlanSerializer(ActSerializer):
+    plan = serializers.CharField()
+    files = serializers.ListField(child=serializers.FileField(), required=False, default=list)
+
+
+class SetBillingSerializer(ActSerializer):
+    billing = serializers.ChoiceField(choices=Billing.choices)
+    reason = serializers.CharField()
 
 
 class CommentCreateSerializer(ActSerializer):

@@ -2,7 +2,7 @@ from datetime import date
 
 import pytest
 
-from customers.choices import ContractStatus, Coverage
+from customers.choices import Billing, ContractStatus, Coverage, FaultArea, PaidService, Scope
 from customers.services import Reason, check_entitlement, expire_contracts
 from tests.factories import ContractFactory, EquipmentFactory, OrganisationFactory, SiteFactory
 
@@ -127,3 +127,103 @@ def test_expire_contracts_marks_only_lapsed_ones(device):
     )
     assert device.contract.status == ContractStatus.ACTIVE
     assert expire_contracts(today=TODAY) == 0
+
+
+# Warranty: when no service contract in force covers the work, the warranty of the part decides.
+
+
+def bare_device(**dates):
+    """Equipment under no contract, with the warranty dates given."""
+    return EquipmentFactory(serial_number="SN-WARRANTY", contract=None, **dates)
+
+
+def test_hardware_fault_after_hardware_warranty_is_paid_service():
+    bare_device(hardware_warranty_ends_on=date(2026, 6, 30), system_warranty_ends_on=date(2028, 6, 30))
+
+    answer = check_entitlement(serial_number="SN-WARRANTY", fault_area=FaultArea.HARDWARE, on=TODAY)
+
+    assert answer.reason == Reason.WARRANTY_ENDED
+    assert not answer.is_covered
+    assert answer.message == "Not covered: the hardware warranty ended on June 30, 2026, paid service."
+    assert answer.billing == Billing.PER_CALL
+
+
+def test_hardware_fault_within_hardware_warranty_is_covered_by_the_warranty():
+    bare_device(hardware_warranty_ends_on=date(2027, 6, 30))
+
+    answer = check_entitlement(serial_number="SN-WARRANTY", fault_area=FaultArea.HARDWARE, on=TODAY)
+
+    assert (answer.reason, answer.is_covered, answer.billing) == (Reason.WARRANTY, True, Billing.WARRANTY)
+    assert answer.message == "Hardware fault covered by the hardware warranty until June 30, 2027."
+
+
+def test_last_day_of_the_warranty_is_covered():
+    bare_device(hardware_warranty_ends_on=TODAY)
+
+    assert check_entitlement(serial_number="SN-WARRANTY", fault_area=FaultArea.HARDWARE, on=TODAY).is_covered
+
+
+def test_system_fault_follows_the_system_warranty():
+    bare_device(hardware_warranty_ends_on=date(2028, 6, 30), system_warranty_ends_on=date(2026, 11, 21))
+
+    answer = check_entitlement(serial_number="SN-WARRANTY", fault_area=FaultArea.SYSTEM, on=TODAY)
+
+    assert answer.reason == Reason.WARRANTY_ENDED
+    assert answer.message == "Not covered: the system warranty ended on Nov. 21, 2026, paid service."
+
+
+def test_fault_of_unknown_area_is_judged_by_the_contract_alone():
+    bare_device(hardware_warranty_ends_on=date(2028, 6, 30))
+
+    answer = check_entitlement(serial_number="SN-WARRANTY", on=TODAY)
+
+    assert (answer.reason, answer.billing) == (Reason.NO_CONTRACT, Billing.PER_CALL)
+    assert answer.hardware_warranty_ends_on == date(2028, 6, 30)
+
+
+def test_service_contract_in_force_covers_a_fault_after_the_warranty(device):
+    device.hardware_warranty_ends_on = date(2026, 6, 30)
+    device.save()
+
+    answer = check_entitlement(serial_number="SN202600001", fault_area=FaultArea.HARDWARE, on=TODAY)
+
+    assert (answer.reason, answer.billing) == (Reason.COVERED, Billing.CONTRACT)
+
+
+def test_expired_contract_leaves_the_warranty_to_decide(device):
+    device.hardware_warranty_ends_on = date(2028, 6, 30)
+    device.save()
+
+    answer = check_entitlement(
+        serial_number="SN202600001", fault_area=FaultArea.HARDWARE, on=date(2028, 3, 1)
+    )
+
+    assert (answer.reason, answer.billing, answer.in_force) == (Reason.WARRANTY, Billing.WARRANTY, False)
+
+
+def test_warranty_only_contract_charges_per_year_after_the_warranty(device):
+    contract = device.contract
+    contract.scope, contract.paid_service = Scope.WARRANTY, PaidService.PER_YEAR
+    contract.hardware_warranty_ends_on = date(2026, 9, 30)
+    contract.save()
+
+    # the equipment has no dates of its own: the contract's count
+    hardware = check_entitlement(serial_number="SN202600001", fault_area=FaultArea.HARDWARE, on=TODAY)
+    system = check_entitlement(serial_number="SN202600001", fault_area=FaultArea.SYSTEM, on=TODAY)
+
+    assert (hardware.reason, hardware.billing) == (Reason.WARRANTY_ENDED, Billing.PER_YEAR)
+    assert "the hardware warranty ended on Sept. 30, 2026" in hardware.message
+    # no system warranty date: the warranty contract's own term is the warranty
+    assert (system.reason, system.billing) == (Reason.WARRANTY, Billing.WARRANTY)
+    assert "until Dec. 31, 2027" in system.message
+
+
+def test_equipment_dates_come_before_the_contracts(device):
+    device.contract.hardware_warranty_ends_on = date(2026, 1, 31)
+    device.contract.save()
+    device.hardware_warranty_ends_on = date(2027, 1, 31)
+    device.save()
+
+    answer = check_entitlement(serial_number="SN202600001", on=TODAY)
+
+    assert answer.hardware_warranty_ends_on == date(2027, 1, 31)

@@ -18,6 +18,7 @@ from tickets.choices import OPEN_STATUSES, Decision, Event, Kind, Level, Status,
 from tickets.models import (
     ChangeRequest,
     Comment,
+    EmergencyPlan,
     FaultReport,
     RiskApproval,
     Ticket,
@@ -87,6 +88,18 @@ def test_seed_demo_builds_a_working_desk(caplog, capsys):
         assert events[kind] > 0, kind
     assert Comment.objects.filter(is_internal=True).exists()
     assert Comment.objects.filter(author__username__in=["customer", "customer2"]).exists()
+
+    # Level I faults show their emergency plans; equipment both warranties; complaints their subject.
+    plans = EmergencyPlan.objects.all()
+    assert plans.exists()
+    assert set(plans.values_list("ticket__level", flat=True)) == {Level.I}
+    assert not plans.filter(delivered_at__lt=F("ticket__created_at")).exists()
+    assert not plans.filter(delivered_at__gt=timezone.now()).exists()
+    assert Equipment.objects.filter(
+        hardware_warranty_ends_on__isnull=False, system_warranty_ends_on__isnull=False
+    ).exists()
+    assert Ticket.objects.filter(kind=Kind.COMPLAINT, about_ticket__isnull=False).exists()
+    assert {"contract", "per_call"} <= set(Ticket.objects.values_list("billing", flat=True))
 
     # The demo customers see a resolved ticket to confirm and an open one.
     for username in ["customer", "customer2"]:

@@ -135,8 +135,12 @@ def test_b_requests_succeed_while_redis_is_down_and_the_outbox_drains_after(
     subjects = {
         (engineer.email, f"[servicedesk] {subject}") for subject in emails.values_list("subject", flat=True)
     }
-    wait_for(lambda: sum(mailbox().values()) >= rounds, 10, "the e-mails to be written")
-    assert mailbox() == dict.fromkeys(subjects, 1)
+
+    def engineers_mail() -> dict:  # the customer's own notices of each request go out too
+        return {key: count for key, count in mailbox().items() if key[0] == engineer.email}
+
+    wait_for(lambda: sum(engineers_mail().values()) >= rounds, 10, "the e-mails to be written")
+    assert engineers_mail() == dict.fromkeys(subjects, 1)
 
 
 def test_b_a_comment_succeeds_while_redis_is_down(desk_on_redis, signed_in, engineer, customer, make_ticket):

@@ -34,9 +34,10 @@ RESPONSE = "ticket.response"
 
 @pytest.fixture
 def sla_defaults(transactional_db):
-    """The calendars, policies and escalation rules of migration sla 0002, loaded again if emptied."""
+    """The calendars, policies and escalation rules of sla 0002 and 0006, loaded again if emptied."""
     if not Policy.objects.exists():
         importlib.import_module("sla.migrations.0002_defaults").create(apps, None)
+        importlib.import_module("sla.migrations.0006_level_3_arrival").create(apps, None)
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
 """
-The sweep on PostgreSQL with more than one worker: two sweeps at the same moment act on each
-(deadline, level) exactly once, a batch that fails rolls back whole, and the next sweep finishes
-the work (DESIGN.md, "The deadline clock").
+The sweep on PostgreSQL with more than one worker: two sweeps at the same moment share the work,
+each claiming rows the other has locked past (SKIP LOCKED), and act on each (deadline, level)
+exactly once; a batch that fails rolls back whole, and the next sweep finishes the work
+(DESIGN.md, "The deadline clock").
 
 Each sweep runs in its own thread, hence on its own database connection, against committed rows.
 """
@@ -9,6 +10,7 @@ Each sweep runs in its own thread, hence on its own database connection, against
 import threading
 from collections import Counter
 from datetime import timedelta
+from unittest import mock
 
 import pytest
 from django.db import connections
@@ -28,8 +30,11 @@ from tickets.models import Ticket, TimelineEvent
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 TICKETS = 30
-ROUNDS = 50  # of warnings: 1,500 acts
-ESCALATION_ROUNDS = 25  # of level-1 escalations of deadlines warned before
+# Each round makes both sweeps hold a batch at once (see sweep_together); the rest of their
+# batches interleave as they may.
+ROUNDS = 20  # of warnings: 600 acts
+ESCALATION_ROUNDS = 10  # of level-1 escalations of deadlines warned before
+BATCH = 5  # 6 batches of the 30 deadlines: the two sweeps claim batches side by side
 SWEEP_KINDS = ["ticket.sla_warning", "ticket.escalated"]
 
 
@@ -53,25 +58,43 @@ def handed_over(monkeypatch):
 
 
 def sweep_together(now, sweeps: int = 2) -> list[clock.SweepResult]:
-    """Run `sweeps` sweeps released at the same instant, one thread (and connection) each."""
-    barrier = threading.Barrier(sweeps)
+    """
+    Run `sweeps` sweeps released at the same instant, one thread (and connection) each, in
+    batches of BATCH. Each holds its first batch (its rows locked) until every other holds one
+    too: they can only if a sweep claims rows past those another has locked (SKIP LOCKED);
+    otherwise one waits on the other's locks, the rendezvous times out and the test fails.
+    """
+    start, all_hold = threading.Barrier(sweeps), threading.Barrier(sweeps)
     results: list = [None] * sweeps
     errors: list[BaseException] = []
+    first_batch = threading.local()
+    act = TicketEscalation.act
+
+    def act_holding_the_first_batch(self, *args, **kwargs):
+        if getattr(first_batch, "pending", False):
+            first_batch.pending = False
+            try:
+                all_hold.wait(timeout=10)
+            except threading.BrokenBarrierError:
+                raise AssertionError("the sweeps could not each hold a batch at once") from None
+        return act(self, *args, **kwargs)
 
     def run(index):
         try:
-            barrier.wait(timeout=10)
-            results[index] = clock.sweep(now=now)
+            first_batch.pending = True
+            start.wait(timeout=10)
+            results[index] = clock.sweep(now=now, batch_size=BATCH, workers=1)
         except BaseException as exc:  # re-raised in the test's thread below
             errors.append(exc)
         finally:
             connections.close_all()
 
     threads = [threading.Thread(target=run, args=(index,)) for index in range(sweeps)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    with mock.patch.object(TicketEscalation, "act", act_holding_the_first_batch):
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
     assert not any(thread.is_alive() for thread in threads), "a sweep did not finish within 60 s"
     if errors:
         raise errors[0]
@@ -93,14 +116,18 @@ def assert_acted_once(
     tickets, deadline_ids, levels: list[int], results, handed_over, round_number: int
 ) -> None:
     where = f"round {round_number}: {[r.as_dict() for r in results]}"
+    # Each sweep claimed some of the deadlines: neither took them all.
+    for result in results:
+        assert result.warned + sum(result.escalated.values()) > 0, where
     # Each (deadline, level) escalated exactly once, and nothing else.
     escalations = Counter(Escalation.objects.values_list("deadline_id", "level"))
     assert set(escalations) == {(pk, level) for pk in deadline_ids for level in levels}, where
     assert set(escalations.values()) == {1}, where
-    # The sweeps together report each act once.
+    # The two sweeps together report each act once, and none lost a race (SKIP LOCKED kept them apart).
     assert sum(result.warned for result in results) == (TICKETS if 0 in levels else 0), where
     for level in (level for level in levels if level):
         assert sum(result.escalated[level] for result in results) == TICKETS, where
+    assert sum(result.lost_races for result in results) == 0, where
     # Every deadline reached the stage after its last level.
     stages = Counter(Deadline.objects.filter(pk__in=deadline_ids).values_list("stage", "state"))
     last = max(levels) + 1
@@ -144,23 +171,23 @@ def run_rounds(
         del handed_over[:]
         now = timezone.now()
         results = sweep_together(now)
-        # The next sweep (a minute later in production) takes what the two left: see
-        # test_a_second_sweep_takes_the_deadlines_the_first_has_not_locked for why they may leave any.
-        results.append(clock.sweep(now=now))
         assert_acted_once(tickets, deadline_ids, levels, results, handed_over, round_number)
 
 
 def test_two_sweeps_at_once_warn_each_deadline_once(tickets, lapse, team, engineer, handed_over):
-    # given: 30 response deadlines past their warning time, 50 times over
-    # when: two sweeps start at the same moment (and the next one after them)
-    # then: each deadline is warned once, with one timeline row and one message per person
+    # given: 30 response deadlines past their warning time, 20 times over
+    # when: two sweeps start at the same moment, in batches of 5, each holding its first batch
+    # until the other holds one too
+    # then: each sweep warned some, together all; each deadline once, with one timeline row and
+    # one message per person
     run_rounds(tickets, lapse, team, engineer, handed_over, rounds=ROUNDS, breached=False, levels=[0])
 
 
 def test_two_sweeps_at_once_escalate_each_deadline_once(tickets, lapse, team, engineer, handed_over):
-    # given: 30 response deadlines, warned before and now one minute overdue, 25 times over
-    # when: two sweeps start at the same moment (and the next one after them)
-    # then: each is escalated at level 1 once, with one timeline row and one message per person
+    # given: 30 response deadlines, warned before and now one minute overdue, 10 times over
+    # when: two sweeps start at the same moment, in batches of 5, holding their first batches together
+    # then: each sweep escalated some, together all; each deadline at level 1 once, with one
+    # timeline row and one message per person
     run_rounds(
         tickets, lapse, team, engineer, handed_over, rounds=ESCALATION_ROUNDS, breached=True, levels=[1]
     )

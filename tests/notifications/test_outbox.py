@@ -19,7 +19,17 @@ from accounts.choices import Role
 from notifications import services, tasks
 from notifications.choices import Channel, RobotKind, Status
 from notifications.models import Notification, Robot
-from tests.factories import UserFactory
+from tests.factories import (
+    ContactFactory,
+    ContractFactory,
+    EquipmentFactory,
+    SiteFactory,
+    TeamFactory,
+    UserFactory,
+)
+from tickets import services as tickets
+from tickets.choices import Kind, Level
+from tickets.models import Ticket
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
@@ -608,12 +618,30 @@ def test_queue_many_writes_what_queue_would_write_for_each_message(
 
 
 def test_queue_many_twice_queues_once(carol, django_capture_on_commit_callbacks):
-    services.queue_many([escalated([carol], 1)])
+    with django_capture_on_commit_callbacks(execute=True):
+        services.queue_many([escalated([carol], 1)])
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         again = services.queue_many([escalated([carol], 1), escalated([carol], 3)])
     assert again == 2  # only message 3's two rows are new
     assert Notification.objects.count() == 4
     assert len(callbacks) == 1
+
+
+def test_messages_queued_by_several_services_in_one_transaction_are_handed_over_once(
+    carol, django_capture_on_commit_callbacks, monkeypatch
+):
+    handed = []
+    monkeypatch.setattr(services, "_hand_over", handed.append)
+    # given: one transaction queues a message, then a batch, then another message
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        services.queue(carol, kind="ticket.assigned", subject="SD-2026-000001", body="")
+        services.queue_many([escalated([carol], 1)])
+        services.queue(carol, kind="ticket.resolved", subject="SD-2026-000002", body="")
+    # then: their three e-mails go to the broker together, in one hand-over
+    assert len(callbacks) == 1
+    emails = Notification.objects.filter(channel=Channel.EMAIL).order_by("pk")
+    assert handed == [list(emails.values_list("pk", flat=True))]
+    assert len(handed[0]) == 3
 
 
 def test_a_large_hand_over_goes_in_chunks_and_sends_each_once(carol, monkeypatch):
@@ -639,3 +667,195 @@ def test_a_large_hand_over_goes_in_chunks_and_sends_each_once(carol, monkeypatch
         f"[servicedesk] {row.subject}" for row in rows
     )
     assert set(Notification.objects.values_list("status", flat=True)) == {Status.SENT}
+
+
+# e-mail to an address without an account (a customer contact without a portal account)
+
+
+def test_queue_mails_an_address_once_and_not_a_recipients_own(carol, django_capture_on_commit_callbacks):
+    # when: the same address twice (in two spellings) and carol's own address
+    with django_capture_on_commit_callbacks(execute=True):
+        rows = services.queue(
+            [carol],
+            kind="ticket.resolved",
+            subject="SD-2026-000001 resolved",
+            body="已更换电源模块",
+            channels=[Channel.EMAIL],
+            addresses=["li@example.cn", "LI@example.cn", "Carol@Example.com", ""],
+            dedupe_key="resolved-1",
+        )
+    # then: carol once, li once, each a row of its own
+    assert [(row.recipient, row.address) for row in rows] == [(carol, ""), (None, "li@example.cn")]
+    assert sorted(tuple(message.to) for message in mail.outbox) == [
+        ("carol@example.com",),
+        ("li@example.cn",),
+    ]
+    assert Notification.objects.get(address="li@example.cn").dedupe_key == "resolved-1:email:li@example.cn"
+    assert (
+        str(Notification.objects.get(address="li@example.cn"))
+        == "E-mail · li@example.cn · SD-2026-000001 resolved"
+    )
+
+
+def test_queue_writes_no_address_row_without_the_email_channel(carol):
+    rows = services.queue(
+        [carol], kind="k", subject="s", body="", channels=[Channel.IN_APP], addresses=["li@example.cn"]
+    )
+
+    assert [(row.recipient, row.channel) for row in rows] == [(carol, Channel.IN_APP)]
+
+
+def test_queue_many_mails_addresses_too(carol, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        written = services.queue_many([escalated([carol], 1, addresses=("li@example.cn",))])
+
+    assert written == 3
+    assert sorted(tuple(message.to) for message in mail.outbox) == [
+        ("carol@example.com",),
+        ("li@example.cn",),
+    ]
+
+
+def test_an_address_row_needs_an_address():
+    from django.db import IntegrityError
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Notification.objects.create(channel=Channel.EMAIL, kind="k", subject="s")
+
+
+# The e-mails of a ticket's customers, to a contact without a portal account as well
+
+
+@pytest.fixture
+def li(alice):
+    """The contact who called about alice's organisation's fault: an address, no portal account."""
+    return ContactFactory(organisation=alice.contact.organisation, name="李工", email="li@example.cn")
+
+
+@pytest.fixture
+def call(agent, alice, centre, engineer, django_capture_on_commit_callbacks):
+    """
+    Log a Level II fault for alice's organisation through the service, assigned to `engineer`,
+    its e-mails sent after the commit.
+    """
+    organisation = alice.contact.organisation
+    team = TeamFactory(centre=centre)
+    team.members.add(engineer)
+    site = SiteFactory(organisation=organisation, centre=centre)
+    device = EquipmentFactory(site=site, contract=ContractFactory(organisation=organisation))
+
+    def log(**details):
+        fields = {
+            "organisation": organisation,
+            "title": "核心交换机宕机",
+            "kind": Kind.FAULT,
+            "level": Level.II,
+            "site": site,
+            "equipment": device,
+            "contract": device.contract,
+        } | details
+        with django_capture_on_commit_callbacks(execute=True):
+            return tickets.log_call(tickets.CallDetails(**fields), by=agent, team=team, assignee=engineer)
+
+    return log
+
+
+def mails_to(address: str) -> list[str]:
+    return [message.subject for message in mail.outbox if message.to == [address]]
+
+
+def test_a_contact_without_an_account_is_mailed_when_the_ticket_is_logged_resolved_and_closed(
+    call, li, alice, agent, engineer, django_capture_on_commit_callbacks
+):
+    # given alice (a portal user of the same organisation) has an address too
+    alice.email = "alice@example.cn"
+    alice.save()
+    # when the call is logged with li as its contact, resolved, and confirmed on li's word
+    ticket = call(contact=li)
+    with django_capture_on_commit_callbacks(execute=True):
+        tickets.accept(ticket, by=engineer)
+        tickets.resolve(ticket, by=engineer, resolution="已更换电源模块")
+    with django_capture_on_commit_callbacks(execute=True):
+        tickets.confirm(Ticket.objects.get(pk=ticket.pk), by=agent)
+    # then li gets each e-mail once, without the link to a page she cannot sign in to
+    expected = [
+        f"[servicedesk] Your request {ticket.number} is logged: 核心交换机宕机",
+        f"[servicedesk] Your request {ticket.number} is resolved: please confirm",
+        f"[servicedesk] Your request {ticket.number} is closed",
+    ]
+    assert mails_to("li@example.cn") == expected
+    to_li = [message for message in mail.outbox if message.to == ["li@example.cn"]]
+    assert to_li[0].body == "Fault Level II · Assigned"
+    assert to_li[1].body == "已更换电源模块"
+    assert "http" not in "".join(message.body for message in to_li)
+    # and alice, with an account, the same e-mails (with the link)
+    assert mails_to("alice@example.cn") == expected
+    assert all(
+        f"https://desk.example.com/tickets/{ticket.number}/" in message.body
+        for message in mail.outbox
+        if message.to == ["alice@example.cn"]
+    )
+
+
+def test_a_contact_without_an_account_is_told_of_the_auto_close(
+    call, li, engineer, django_capture_on_commit_callbacks
+):
+    # given a ticket resolved and left unconfirmed
+    with time_machine.travel(START, tick=False):
+        ticket = call(contact=li)
+        with django_capture_on_commit_callbacks(execute=True):
+            tickets.accept(ticket, by=engineer)
+            tickets.resolve(ticket, by=engineer, resolution="已更换电源模块")
+    # when 30 days and a minute later it closes itself
+    with time_machine.travel(START + timedelta(days=30, minutes=1), tick=False):
+        with django_capture_on_commit_callbacks(execute=True):
+            assert tickets.auto_close() == 1
+    # then
+    assert mails_to("li@example.cn")[-1] == f"[servicedesk] Your request {ticket.number} was closed"
+    assert mails_to("li@example.cn").count(f"[servicedesk] Your request {ticket.number} was closed") == 1
+
+
+def test_a_cancelled_ticket_is_told_to_its_contact_without_an_account(
+    call, li, agent, django_capture_on_commit_callbacks
+):
+    ticket = call(contact=li)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        tickets.cancel(ticket, by=agent, reason="客户重复报修")
+
+    assert mails_to("li@example.cn")[-1] == f"[servicedesk] Your request {ticket.number} was cancelled"
+    assert [message.body for message in mail.outbox if message.to == ["li@example.cn"]][-1] == "客户重复报修"
+
+
+def test_a_contact_with_an_account_is_mailed_once_as_a_user(call, alice):
+    # given the ticket's contact is alice's own, with her account
+    alice.email = "alice@example.cn"
+    alice.save()
+    # when
+    ticket = call(contact=alice.contact)
+    # then
+    assert mails_to("alice@example.cn") == [
+        f"[servicedesk] Your request {ticket.number} is logged: 核心交换机宕机"
+    ]
+    assert Notification.objects.filter(kind="ticket.logged", recipient=None).count() == 0
+
+
+def test_a_contact_without_an_account_but_a_users_address_is_mailed_once(call, alice):
+    # given a second contact record for alice, without the account, with her address
+    alice.email = "alice@example.cn"
+    alice.save()
+    twin = ContactFactory(organisation=alice.contact.organisation, email="Alice@example.cn")
+    # when
+    ticket = call(contact=twin)
+    # then
+    assert mails_to("alice@example.cn") == [
+        f"[servicedesk] Your request {ticket.number} is logged: 核心交换机宕机"
+    ]
+    assert mails_to("Alice@example.cn") == []
+
+
+def test_a_contact_hears_only_of_their_own_tickets(call, li, alice):
+    call(contact=alice.contact)
+    own = call(contact=li)
+
+    assert mails_to("li@example.cn") == [f"[servicedesk] Your request {own.number} is logged: 核心交换机宕机"]

@@ -43,6 +43,7 @@ from tickets.models import (
     Attachment,
     ChangeRequest,
     Comment,
+    EmergencyPlan,
     FaultReport,
     RiskApproval,
     Ticket,
@@ -93,6 +94,8 @@ class World:
     tickets: dict[str, Ticket]
     bob_ticket: Ticket
     approval: RiskApproval
+    # Approved by the supervisor, waiting for the customer's consent.
+    approved_approval: RiskApproval
     bob_approval: RiskApproval
     attachment: Attachment
     internal_attachment: Attachment
@@ -215,6 +218,7 @@ def build_world() -> World:
         "consultation": log("consultation", kind=Kind.CONSULTATION),
         "change": log("change", kind=Kind.CHANGE),
         "change_submitted": log("change-submitted", kind=Kind.CHANGE),
+        "level_one": services.accept(log("level-one", level=Level.I), by=engineer),
     }
     services.start_travel(tickets["travelling"], by=engineer)
     services.start_travel(tickets["on_site"], by=engineer)
@@ -225,6 +229,10 @@ def build_world() -> World:
     approval = services.request_approval(
         tickets["working"], by=engineer, risk=Risk.RESTART_SERVER, plan="重启核心交换机"
     )
+    approved_approval = services.request_approval(
+        tickets["working"], by=engineer, risk=Risk.REINSTALL, plan="重装交换机系统"
+    )
+    services.decide_risk(approved_approval, by=supervisor, approve=True)
 
     assigned = tickets["assigned"]
     services.add_comment(assigned, by=engineer, body="已安排工程师，稍后电话联系")  # alice hears of it
@@ -290,6 +298,7 @@ def build_world() -> World:
         tickets={name: Ticket.objects.get(pk=ticket.pk) for name, ticket in tickets.items()},
         bob_ticket=Ticket.objects.get(pk=bob_ticket.pk),
         approval=approval,
+        approved_approval=approved_approval,
         bob_approval=bob_approval,
         attachment=attachment,
         internal_attachment=internal_attachment,
@@ -356,6 +365,7 @@ SNAPSHOT = [
     (RiskApproval, ["id", "decision", "consent_at"]),
     (ChangeRequest, ["id", "decision"]),
     (FaultReport, ["id", "cause"]),
+    (EmergencyPlan, ["id", "plan"]),
     (WorkLog, ["id"]),
     (Visit, ["id", "arrived_at", "departed_at"]),
     (User, ["id", "password", "is_active"]),

@@ -161,7 +161,7 @@ def _build_bad(w: World) -> dict:
     services.analyse(h1, by=engineer, problem_type=ProblemType.TECHNICAL, note=hostile("分析"))
     services.give_workaround(h1, by=engineer, workaround=hostile("临时方案"))
     approval = services.request_approval(h1, by=engineer, risk=Risk.REINSTALL, plan=hostile("计划"))
-    services.decide_risk(approval, by=supervisor, approve=False, reason=hostile("理由"))
+    services.decide_risk(approval, by=supervisor, approve=True, reason=hostile("理由"))
     services.record_consent(approval, by=engineer, given_by=SHORT, note=hostile("同意"))
     services.add_comment(h1, by=alice, body=hostile("客户评论"), files=[text_upload(f"{SHORT}.log")])
     services.add_comment(h1, by=engineer, body=hostile("工程师回复"))

@@ -134,6 +134,7 @@ ACTS = {
     "resume": ("waiting", {"note": "日志已收到"}, FIELD),
     "wait_for_parts": ("working", {"note": "电源模块"}, FIELD),
     "give_workaround": ("working", {"workaround": "切换备用链路"}, FIELD),
+    "deliver_emergency_plan": ("level_one", {"plan": "切换备用核心交换机"}, FIELD),
     "analyse": ("working", {"problem_type": "technical", "note": "板卡故障"}, FIELD),
     "request_approval": ("working", {"risk": "restart_server", "plan": "重启交换机"}, FIELD),
     "submit_change": ("change", {"effort_days": "2", "impact": "minor"}, STAFF_ON_A),
@@ -142,6 +143,7 @@ ACTS = {
     "reopen": ("resolved", {"reason": "故障复现"}, DESK_AND_CUSTOMER),
     "cancel": ("assigned", {"reason": "重复报障"}, DESK),
     "escalate": ("assigned", {"reason": "需要专家"}, MANAGERS),
+    "set_billing": ("assigned", {"billing": "per_call", "reason": "客户误操作"}, STAFF_ON_A),
 }
 
 
@@ -323,7 +325,7 @@ EXPECTED: dict[str, list[Case]] = {
     "tickets:record_consent": [
         post(
             "A's approval",
-            lambda w: f"/tickets/{w.number('working')}/approvals/{w.approval.pk}/consent/",
+            lambda w: f"/tickets/{w.number('working')}/approvals/{w.approved_approval.pk}/consent/",
             on_a(FIELD, REFUSED, customers=FORBIDDEN),
             lambda w: {"given_by": "张经理", "note": ""},
         ),
@@ -391,6 +393,7 @@ API_ACTS = {
     "assign": "assign",
     "cancel": "cancel",
     "confirm": "confirm",
+    "deliver_emergency_plan": "deliver_emergency_plan",
     "depart": "depart",
     "escalate": "escalate",
     "give_workaround": "give_workaround",
@@ -401,6 +404,7 @@ API_ACTS = {
     "resolve": "resolve",
     "respond": "respond",
     "resume": "resume",
+    "set_billing": "set_billing",
     "start_travel": "start_travel",
     "wait_for_parts": "wait_for_parts",
     "fault_report": (

@@ -3,10 +3,12 @@
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import holidays
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bench import businesstime as bench
 from sla.businesstime import Schedule, add_business_time, business_time_between, is_open, next_open
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -15,13 +17,17 @@ NEW_YORK = ZoneInfo("America/New_York")
 
 WORKDAY = [(time(9), time(12)), (time(13), time(18))]
 FIVE_BY_EIGHT = Schedule.weekly_hours(SHANGHAI, dict.fromkeys(range(5), WORKDAY))
-# National Day week closed, with the weekend days around it worked instead (example dates).
+# 2026 as the State Council published it (and `holidays.China(years=2026)` carries it): the
+# Mid-Autumn Festival on Friday 25 September, the National Day week 1–7 October closed, and its
+# two make-up working days, Sunday 20 September and Saturday 10 October. Later years: examples.
+MID_AUTUMN = date(2026, 9, 25)
 NATIONAL_DAY = frozenset(date(2026, 10, day) for day in range(1, 8))
-MAKE_UP_DAYS = frozenset({date(2026, 9, 27), date(2026, 10, 10)})
+MAKE_UP_DAYS = frozenset({date(2026, 9, 20), date(2026, 10, 10)})
 WITH_HOLIDAYS = Schedule.weekly_hours(
     SHANGHAI,
     dict.fromkeys(range(5), WORKDAY),
-    closed_dates=NATIONAL_DAY | {date(2027, 1, 1), date(2027, 2, 8), date(2027, 2, 9), date(2028, 5, 1)},
+    closed_dates=NATIONAL_DAY
+    | {MID_AUTUMN, date(2027, 1, 1), date(2027, 2, 8), date(2027, 2, 9), date(2028, 5, 1)},
     extra_working_dates=MAKE_UP_DAYS | {date(2027, 2, 6)},
 )
 NINE_TO_FIVE_BERLIN = Schedule.weekly_hours(BERLIN, dict.fromkeys(range(7), [(time(9), time(17))]))
@@ -143,6 +149,16 @@ def test_national_day_week_is_skipped():
     assert due == shanghai(2026, 10, 8, 17)
 
 
+def test_the_2026_days_here_and_in_the_bench_are_the_published_ones():
+    published = holidays.China(years=2026)
+    make_up = {day for day in published.weekend_workdays if day.year == 2026}
+    # the make-up working days named here and in the bench are 2026's (20 September, not the 27th)
+    assert MAKE_UP_DAYS <= make_up
+    assert {day for day in bench.MAKE_UP if day.year == 2026} <= make_up
+    # and the closed days are holidays or weekend days (Sunday 4 October)
+    assert all(day in published or day.weekday() >= 5 for day in NATIONAL_DAY | {MID_AUTUMN})
+
+
 def test_make_up_saturday_counts_as_a_working_day():
     due = add_business_time(shanghai(2026, 10, 9, 17), hours(2), WITH_HOLIDAYS)
 
@@ -150,16 +166,18 @@ def test_make_up_saturday_counts_as_a_working_day():
 
 
 def test_make_up_sunday_counts_with_mondays_hours():
-    due = add_business_time(shanghai(2026, 9, 26, 10), hours(4), WITH_HOLIDAYS)
+    # Saturday 19 September 10:00 is closed; Sunday 20 September is worked 9:00–12:00 (3 h), 13:00–14:00
+    due = add_business_time(shanghai(2026, 9, 19, 10), hours(4), WITH_HOLIDAYS)
 
-    assert due == shanghai(2026, 9, 27, 14)
+    assert due == shanghai(2026, 9, 20, 14)
 
 
 def test_business_time_across_the_holiday_weeks():
-    # 26 Sep (Sat) to 11 Oct (Sun): Sun 27, Mon 28 – Wed 30, Thu 8, Fri 9 and Sat 10 are worked
-    between = business_time_between(shanghai(2026, 9, 26), shanghai(2026, 10, 11), WITH_HOLIDAYS)
+    # 19 Sep (Sat) to 11 Oct (Sun): Sun 20, Mon 21 – Thu 24, Mon 28 – Wed 30, Thu 8, Fri 9 and Sat 10
+    # are worked (1 + 4 + 3 + 3 = 11 days of 8 h); Fri 25 (Mid-Autumn) and 1–7 Oct are not
+    between = business_time_between(shanghai(2026, 9, 19), shanghai(2026, 10, 11), WITH_HOLIDAYS)
 
-    assert between == hours(8 * 7)
+    assert between == hours(8 * 11)
     assert business_time_between(shanghai(2026, 10, 1), shanghai(2026, 10, 8), WITH_HOLIDAYS) == timedelta(0)
 
 

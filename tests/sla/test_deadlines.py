@@ -117,7 +117,12 @@ EXPECTED = {
         "workaround": d(24, 9),
         "resolution": d(23, 17),
     },
-    ("7x24", Level.III): {"response": d(23, 11), "workaround": d(25, 9), "resolution": d(24, 9)},
+    ("7x24", Level.III): {
+        "response": d(23, 11),
+        "arrival": d(23, 11),  # on site within 2 hours
+        "workaround": d(25, 9),
+        "resolution": d(24, 9),
+    },
     ("7x24", Level.IV): {"response": d(23, 13), "workaround": d(28, 9), "resolution": d(24, 1)},
     ("5x8", Level.I): {
         "response": d(23, 9, 30),
@@ -132,7 +137,12 @@ EXPECTED = {
         "workaround": d(24, 18),
         "resolution": d(23, 18),
     },
-    ("5x8", Level.III): {"response": d(23, 11), "workaround": d(24, 18), "resolution": d(25, 18)},
+    ("5x8", Level.III): {
+        "response": d(23, 11),
+        "arrival": d(23, 11),  # 9:00 + 2 working hours
+        "workaround": d(24, 18),
+        "resolution": d(25, 18),
+    },
     ("5x8", Level.IV): {"response": d(23, 18), "workaround": d(27, 18), "resolution": d(24, 18)},
 }
 
@@ -346,13 +356,23 @@ def test_resolving_meets_what_remains_and_opens_the_report_for_level_i_and_ii(
     clock.move_to(shanghai(2026, 11, 23, 12, 0))
     # when
     services.resolve(ticket, by=engineer, resolution="更换电源模块")
-    # then every open promise is met, late where its time had passed ...
-    opened_at_logging = {kind: row for kind, row in deadlines_of(ticket).items() if kind != "ticket.report"}
-    for row in opened_at_logging.values():
-        assert row.met_at is not None
+    # then the response, workaround and resolution are met, late where their time had passed;
+    # the arrival (due at 10:00 or 11:00) was never made: resolved remotely, it is recorded as
+    # missed, not met; the emergency plan (due at 01:00 the next night) was not needed
+    rows = deadlines_of(ticket)
+    assert (rows["ticket.response"].state, rows["ticket.response"].met_at) == (State.MET, MONDAY_9)
+    for kind in ("ticket.workaround", "ticket.resolution"):
+        row = rows[kind]
+        assert row.met_at == shanghai(2026, 11, 23, 12, 0)
         assert row.state == (State.MET if row.met_at <= row.due_at else State.MET_LATE)
-        assert row.next_check_at is None
-    assert opened_at_logging["ticket.resolution"].state == State.MET
+    assert rows["ticket.resolution"].state == State.MET
+    assert (rows["ticket.arrival"].state, rows["ticket.arrival"].met_at) == (State.MISSED, None)
+    if level == Level.I:
+        assert (rows["ticket.emergency_plan"].state, rows["ticket.emergency_plan"].met_at) == (
+            State.CANCELLED,
+            None,
+        )
+    assert all(row.next_check_at is None for kind, row in rows.items() if kind != "ticket.report")
     # ... and a Level I or II fault now owes its report within a day (7x24)
     report = deadlines_of(ticket).get("ticket.report")
     if report_due is None:
@@ -366,22 +386,25 @@ def test_resolving_meets_what_remains_and_opens_the_report_for_level_i_and_ii(
         assert report.warn_at == shanghai(2026, 11, 24, 6, 0)
 
 
-def test_level_i_resolution_meets_the_arrival_workaround_and_emergency_plan_too(clock, make_ticket, engineer):
+def test_a_remote_fix_cancels_the_arrival_and_emergency_plan_as_not_needed(clock, make_ticket, engineer):
+    # given a Level I fault needing a visit, logged at 9:00 (on site due 10:00)
     clock.move_to(MONDAY_9)
     ticket = make_ticket(level=Level.I, on_site_required=True)
     accepted(ticket, engineer)
     clock.move_to(MONDAY_9 + minutes(45))
-
+    # when it is fixed remotely at 9:45, nobody having travelled
     services.resolve(ticket, by=engineer, resolution="重启后恢复")
-
+    # then the arrival and the emergency plan were not needed: neither counts as met
     assert states(ticket) == {
         "response": State.MET,
-        "arrival": State.MET,
+        "arrival": State.CANCELLED,
         "workaround": State.MET,
         "resolution": State.MET,
-        "emergency_plan": State.MET,
+        "emergency_plan": State.CANCELLED,
         "report": State.PENDING,
     }
+    arrival = Deadline.objects.for_object(ticket).get(kind="ticket.arrival")
+    assert arrival.met_at is None
 
 
 def test_writing_the_fault_report_meets_the_report_deadline(clock, make_ticket, engineer):

@@ -11,7 +11,15 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from tests.factories import ContractFactory, EquipmentFactory, SiteFactory
+from accounts.choices import Role
+from tests.factories import (
+    ContractFactory,
+    EquipmentFactory,
+    SiteFactory,
+    SupportCentreFactory,
+    TeamFactory,
+    UserFactory,
+)
 from tickets import services
 from tickets.api import TicketCursorPagination
 from tickets.choices import Kind, Level, ProblemType, Status, WorkMethod
@@ -53,6 +61,8 @@ TESTED_PATHS = {
     "/api/tickets/{number}/fault_report/",
     "/api/tickets/{number}/comment/",
     "/api/tickets/{number}/attach/",
+    "/api/tickets/{number}/deliver_emergency_plan/",
+    "/api/tickets/{number}/set_billing/",
 }
 
 
@@ -219,6 +229,7 @@ def test_staff_reads_internal_records_and_the_acts_it_may_do(agent, engineer, wo
         "analyse",
         "request_approval",
         "resolve",
+        "set_billing",
         "comment",
     ]
     assert detail["contract_number"] == "HT-2026-0100"
@@ -286,7 +297,13 @@ def test_agent_logs_an_assigned_call(agent, engineer, team, device):
 
 
 def test_customer_files_a_request_for_own_organisation(alice, device):
-    body = {"equipment": device.pk, "kind": "fault", "level": 3, "title": "打印机卡纸"}
+    body = {
+        "site": device.site_id,
+        "equipment": device.pk,
+        "kind": "fault",
+        "level": 3,
+        "title": "打印机卡纸",
+    }
 
     response = api(alice).post("/api/tickets/", body, format="json")
 
@@ -299,6 +316,79 @@ def test_customer_files_a_request_for_own_organisation(alice, device):
         "portal",
         device.contract,
     )
+
+
+def test_api_customer_cannot_file_change_request(alice, device):
+    # given: the portal offers no change request; a change is agreed with the desk
+    body = {"site": device.site_id, "kind": "change", "title": "增加异地备份"}
+    # when
+    response = api(alice).post("/api/tickets/", body, format="json")
+    # then
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"kind": ['"change" is not a valid choice.']}
+    assert not Ticket.objects.exists()
+
+
+def test_api_customer_request_needs_a_site(alice, device):
+    # given: alice's organisation has a site; without one the request would belong to no region
+    body = {"kind": "consultation", "title": "如何导出报表"}
+    # when
+    response = api(alice).post("/api/tickets/", body, format="json")
+    # then
+    assert response.status_code == 400
+    assert response.json() == {
+        "detail": "site: Choose the site the request is about.",
+        "errors": {"site": ["Choose the site the request is about."]},
+    }
+    assert not Ticket.objects.exists()
+
+
+def test_api_customer_equipment_must_be_at_the_chosen_site(alice, device, centre):
+    other_site = SiteFactory(organisation=device.site.organisation, centre=centre, name="分部机房")
+    body = {"site": other_site.pk, "equipment": device.pk, "level": 3, "title": "打印机卡纸"}
+
+    response = api(alice).post("/api/tickets/", body, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"equipment": ["This equipment is at another site."]}
+    assert not Ticket.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "fields, accepted",
+    [
+        pytest.param(
+            lambda d, other: {"site": d.site_id, "equipment": d.pk}, True, id="site and its equipment"
+        ),
+        pytest.param(lambda d, other: {"site": d.site_id}, True, id="site only"),
+        pytest.param(lambda d, other: {"site": d.site_id, "kind": "change"}, False, id="change request"),
+        pytest.param(lambda d, other: {"equipment": d.pk}, False, id="equipment without its site"),
+        pytest.param(lambda d, other: {}, False, id="no site"),
+        pytest.param(lambda d, other: {"site": other.pk, "equipment": d.pk}, False, id="equipment elsewhere"),
+    ],
+)
+def test_portal_and_api_accept_the_same_customer_requests(client, alice, device, centre, fields, accepted):
+    # given: the same request filled in on the portal's form and sent to the API
+    other = SiteFactory(organisation=device.site.organisation, centre=centre, name="分部机房")
+    body = {"kind": "fault", "level": 3, "urgency": "general", "title": "打印机卡纸"} | fields(device, other)
+    client.force_login(alice)
+    # when
+    page = client.post("/portal/new/", body)
+    answer = api(alice).post("/api/tickets/", body, format="json")
+    # then: both take it, or both refuse it
+    assert (page.status_code == 302, answer.status_code == 201) == (accepted, accepted)
+    assert Ticket.objects.count() == (2 if accepted else 0)
+
+
+def test_customer_of_an_organisation_without_sites_files_without_one(client, bob):
+    body = {"kind": "consultation", "urgency": "general", "title": "如何导出报表"}
+    client.force_login(bob)
+
+    page = client.post("/portal/new/", body)
+    answer = api(bob).post("/api/tickets/", body, format="json")
+
+    assert (page.status_code, answer.status_code) == (302, 201)
+    assert [ticket.site for ticket in Ticket.objects.all()] == [None, None]
 
 
 def test_customer_may_not_set_staff_fields(alice, device, team, engineer):
@@ -397,8 +487,78 @@ def test_a_field_visit_from_acceptance_to_confirmation(engineer, alice, ticket, 
     [visit] = api(alice).get(url(ticket, "visits")).json()
     assert (visit["signed_off_by"], visit["engineer"]["id"]) == ("王主任", engineer.pk)
     assert visit["arrived_at"] == "2026-11-23T09:40:00+08:00"
-    [work] = api(alice).get(url(ticket, "work_logs")).json()
+    [work] = api(engineer).get(url(ticket, "work_logs")).json()
     assert (work["minutes"], work["method"], work["note"]) == (45, "on_site", "更换光模块")
+
+
+def test_customer_work_logs_api_hides_notes(client, alice, engineer, agent, working):
+    # given: the engineer logs work with a note, as the page's "work logged" shows staff only
+    services.log_work(working, by=engineer, minutes=30, method=WorkMethod.REMOTE, note="客户管理员误删配置")
+    client.force_login(alice)
+    # when
+    work_logs = api(alice).get(url(working, "work_logs"))
+    timeline = api(alice).get(url(working, "timeline")).json()
+    detail = api(alice).get(url(working)).json()
+    page = client.get(f"/tickets/{working.number}/").content.decode()
+    # then: the customer sees no work log, by the API as on the page
+    assert (work_logs.status_code, work_logs.json()) == (200, [])
+    assert [event["event"] for event in timeline] == ["logged", "accepted"]
+    assert [event["event"] for event in detail["timeline"]] == ["logged", "accepted"]
+    for answer in (json.dumps(timeline, ensure_ascii=False), json.dumps(detail, ensure_ascii=False), page):
+        assert "客户管理员误删配置" not in answer
+    # and: staff still read it
+    [work] = api(agent).get(url(working, "work_logs")).json()
+    assert (work["minutes"], work["method"], work["note"]) == (30, "remote", "客户管理员误删配置")
+    staff_timeline = api(engineer).get(url(working, "timeline")).json()
+    assert staff_timeline[-1]["note"] == "Remote access · 30 min · 客户管理员误删配置"
+
+
+def test_customer_visits_api_shows_what_the_timeline_shows(alice, engineer, working):
+    services.start_travel(working, by=engineer)
+    services.record_arrival(working, by=engineer)
+    services.record_departure(working, by=engineer, signed_off_by="王主任", note="业务恢复")
+
+    [visit] = api(alice).get(url(working, "visits")).json()
+    departed = [e for e in api(alice).get(url(working, "timeline")).json() if e["event"] == "departed"]
+
+    assert (visit["signed_off_by"], visit["note"]) == ("王主任", "业务恢复")
+    assert [event["note"] for event in departed] == ["业务恢复"]
+
+
+def test_api_assign_refuses_engineer_of_another_centre(agent, working, engineer):
+    # given: an engineer of a team of another support centre
+    far = UserFactory(username="far", role=Role.ENGINEER)
+    TeamFactory(name="成都本地服务组", centre=SupportCentreFactory(name="成都技术支持中心")).members.add(far)
+    before = state(working)
+    # when: assigned without naming a team
+    response = act(agent, working, "assign", expected=400, assignee=far.pk)
+    # then
+    assert response == {
+        "detail": f"{far} is not a member of 南京本地服务组, the ticket's team: choose their team as well."
+    }
+    assert state(working) == before
+    assert Ticket.objects.get(pk=working.pk).assignee == engineer
+
+
+def test_api_reassign_during_visit_offers_only_acts_that_succeed(agent, engineer, team, working):
+    # given: the engineer is on site
+    act(engineer, working, "start_travel")
+    act(engineer, working, "arrive")
+    colleague = team.supervisor
+    # when: the desk hands the ticket to a colleague of the team
+    act(agent, working, "assign", assignee=colleague.pk)
+    # then: each act offered to the colleague on the way to the resolution succeeds
+    for step, body in [
+        ("accept", {}),
+        ("start_travel", {}),
+        ("arrive", {}),
+        ("depart", {}),
+        ("resolve", {"resolution": "好了"}),
+    ]:
+        offered = api(colleague).get(url(working)).json()["allowed_acts"]
+        assert step in offered, (step, offered)
+        act(colleague, working, step, **body)
+    assert Ticket.objects.get(pk=working.pk).status == Status.RESOLVED
 
 
 def test_the_acts_of_work_in_progress(engineer, working):

@@ -7,8 +7,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core.exceptions import PermissionDenied
 
+from accounts.choices import Role
+from accounts.models import User
 from notifications.choices import Channel as NotificationChannel
 from notifications.models import Notification
+from tests.factories import TeamFactory, UserFactory
 from tickets import services
 from tickets.choices import Decision, Event, Impact, Kind, Level, Risk, Status
 from tickets.models import ChangeRequest, FaultReport, RiskApproval, Ticket
@@ -196,6 +199,47 @@ def test_supervisor_does_not_approve_their_own_request(working, supervisor):
     assert state(working) == before
 
 
+def test_manager_cannot_approve_own_request(working, manager, supervisor):
+    # given: the region's manager asks for a risky action on the ticket himself
+    own = services.request_approval(working, by=manager, risk=Risk.REINSTALL, plan="重装操作系统")
+    before = state(working)
+    # when
+    with pytest.raises(services.TicketError) as refused:
+        services.decide_risk(own, by=manager, approve=True)
+    # then: refused, and the team supervisor decides instead
+    assert str(refused.value) == "Nobody approves their own request."
+    own.refresh_from_db()
+    assert (own.decision, own.decided_by) == (Decision.PENDING, None)
+    assert state(working) == before
+    services.decide_risk(own, by=supervisor, approve=True)
+    own.refresh_from_db()
+    assert (own.decision, own.decided_by) == (Decision.APPROVED, supervisor)
+
+
+def test_admin_cannot_approve_own_request_while_someone_else_can(working, admin_user, manager):
+    own = services.request_approval(working, by=admin_user, risk=Risk.REINSTALL, plan="重装操作系统")
+    with pytest.raises(services.TicketError) as refused:
+        services.decide_risk(own, by=admin_user, approve=True)
+    assert str(refused.value) == "Nobody approves their own request."
+    own.refresh_from_db()
+    assert own.decision == Decision.PENDING
+
+
+def test_admin_decides_own_request_when_nobody_else_can(make_ticket, engineer, centre):
+    # given: a desk whose only possible decider is the administrator (no manager, no supervisor)
+    User.objects.filter(role=Role.MANAGER).update(is_active=False)
+    admin = UserFactory(username="solo-admin", role=Role.ADMIN, centre=centre)
+    team = TeamFactory(name="无主管组", centre=centre, supervisor=None)
+    team.members.add(engineer)
+    ticket = services.accept(make_ticket(team=team, assignee=engineer), by=engineer)
+    own = services.request_approval(ticket, by=admin, risk=Risk.REINSTALL, plan="重装操作系统")
+    # when
+    services.decide_risk(own, by=admin, approve=True)
+    # then
+    own.refresh_from_db()
+    assert (own.decision, own.decided_by) == (Decision.APPROVED, admin)
+
+
 def test_consent_after_approval_lets_the_engineer_proceed(approval, supervisor, engineer, clock):
     # given
     services.decide_risk(approval, by=supervisor, approve=True)
@@ -213,11 +257,20 @@ def test_consent_after_approval_lets_the_engineer_proceed(approval, supervisor, 
     assert approval.may_proceed
 
 
-def test_consent_without_approval_is_not_enough(approval, engineer):
-    services.record_consent(approval, by=engineer, given_by="张主任")
+def test_consent_refused_while_approval_pending(approval, engineer, working):
+    # given: the supervisor has not decided yet
+    before = state(working)
+    # when
+    with pytest.raises(services.TicketError) as refused:
+        services.record_consent(approval, by=engineer, given_by="张主任")
+    # then
+    assert str(refused.value) == (
+        "The supervisor has not approved this action yet: record the consent after the approval."
+    )
     approval.refresh_from_db()
-    assert approval.consent_at == NOW
+    assert (approval.consent_by, approval.consent_at) == ("", None)
     assert not approval.may_proceed
+    assert state(working) == before
 
 
 def test_approval_without_consent_is_not_enough(approval, supervisor):
@@ -226,14 +279,43 @@ def test_approval_without_consent_is_not_enough(approval, supervisor):
     assert not approval.may_proceed
 
 
-def test_refused_action_may_not_proceed_even_with_consent(approval, supervisor, engineer):
+def test_consent_refused_on_a_refused_action(approval, supervisor, engineer, working):
+    # given
     services.decide_risk(approval, by=supervisor, approve=False, reason="风险太大")
-    services.record_consent(approval, by=engineer, given_by="张主任")
+    before = state(working)
+    # when
+    with pytest.raises(services.TicketError) as refused:
+        services.record_consent(approval, by=engineer, given_by="张主任")
+    # then
+    assert str(refused.value) == "This risky action was refused: there is nothing to consent to."
     approval.refresh_from_db()
+    assert (approval.consent_by, approval.consent_at) == ("", None)
     assert not approval.may_proceed
+    assert state(working) == before
 
 
-def test_consent_names_who_gave_it(approval, engineer, working):
+def test_second_consent_does_not_overwrite_the_first(approval, supervisor, engineer, working, clock):
+    # given: the approved action, consented by 张主任
+    services.decide_risk(approval, by=supervisor, approve=True)
+    services.record_consent(approval, by=engineer, given_by="张主任", note="书面同意书已签")
+    before = state(working)
+    clock.move_to(NOW + timedelta(hours=1), tick=False)
+    # when: someone records another consent
+    with pytest.raises(services.TicketError) as refused:
+        services.record_consent(approval, by=supervisor, given_by="李科长", note="口头同意")
+    # then: the first consent stands
+    assert str(refused.value) == "The customer's consent is already recorded (张主任); it is recorded once."
+    approval.refresh_from_db()
+    assert (approval.consent_by, approval.consent_at, approval.consent_note) == (
+        "张主任",
+        NOW,
+        "书面同意书已签",
+    )
+    assert state(working) == before
+
+
+def test_consent_names_who_gave_it(approval, supervisor, engineer, working):
+    services.decide_risk(approval, by=supervisor, approve=True)
     before = state(working)
     with pytest.raises(services.TicketError) as refused:
         services.record_consent(approval, by=engineer, given_by="")
@@ -433,6 +515,23 @@ def test_others_may_not_decide_a_change(request, small_change, change_ticket, pe
     assert state(change_ticket) == before
 
 
+def test_supervisor_cannot_approve_own_change_request(change_ticket, supervisor, manager):
+    # given: the team supervisor submits a small change himself
+    change = services.submit_change(change_ticket, by=supervisor, effort_days=3, impact=Impact.MINOR)
+    before = state(change_ticket)
+    # when
+    with pytest.raises(services.TicketError) as refused:
+        services.decide_change(change, by=supervisor, approve=True, reason="同意")
+    # then: refused, and a manager decides instead
+    assert str(refused.value) == "Nobody approves their own request."
+    change.refresh_from_db()
+    assert (change.decision, change.decided_by) == (Decision.PENDING, None)
+    assert state(change_ticket) == before
+    services.decide_change(change, by=manager, approve=True, reason="同意")
+    change.refresh_from_db()
+    assert (change.decision, change.decided_by) == (Decision.APPROVED, manager)
+
+
 @pytest.mark.parametrize("approve", [True, False])
 def test_change_decision_needs_a_reason(small_change, supervisor, change_ticket, approve):
     before = state(change_ticket)
@@ -531,7 +630,7 @@ def test_no_report_before_resolution(working, engineer):
     assert str(refused.value) == (
         "A ticket that is “In progress” cannot take “Write the fault report”. Allowed now: "
         "Respond、Start travel、Log work、Wait for the customer、Wait for parts、Give a workaround、"
-        "Analyse、Request approval、Resolve、Comment."
+        "Analyse、Request approval、Resolve、Change the billing、Comment."
     )
     assert state(working) == before
     assert FaultReport.objects.count() == 0

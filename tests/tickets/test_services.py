@@ -13,8 +13,9 @@ from customers.choices import ContractStatus
 from customers.models import Contract
 from notifications.choices import Channel as NotificationChannel
 from notifications.models import Notification
-from tests.factories import ContactFactory, SiteFactory, SupportCentreFactory, UserFactory
+from tests.factories import ContactFactory, SiteFactory, SupportCentreFactory, TeamFactory, UserFactory
 from tickets import selectors, services
+from tickets.acts import allowed_acts
 from tickets.choices import Channel, Event, Kind, Level, ProblemType, Status, WorkMethod
 from tickets.models import Comment, Ticket, Visit, WorkLog
 
@@ -109,7 +110,7 @@ def test_a_refused_call_uses_no_number(make_ticket):
 # Logging a call
 
 
-def test_call_without_a_team_is_new_and_notifies_nobody(make_ticket, agent, device, alice):
+def test_call_without_a_team_is_new_and_only_the_customer_hears_of_it(make_ticket, agent, device, alice):
     # when
     ticket = make_ticket(description="  全部业务中断  ")
     # then
@@ -129,7 +130,7 @@ def test_call_without_a_team_is_new_and_notifies_nobody(make_ticket, agent, devi
     assert ticket.created_at == NOW
     event = ticket.events.get()
     assert (event.kind, event.actor, event.after) == (Event.LOGGED, agent, {"status": "new"})
-    assert Notification.objects.count() == 0
+    assert list(Notification.objects.values_list("recipient", "kind")) == [(alice.pk, "ticket.logged")]
 
 
 def test_call_with_team_and_engineer_is_assigned_and_notifies_the_engineer(
@@ -525,6 +526,120 @@ def test_work_time_must_be_a_sensible_number_of_minutes(working, engineer, minut
     assert WorkLog.objects.count() == 0
 
 
+# Assigning and reassigning
+
+
+@pytest.fixture
+def far_engineer(db):
+    """An engineer of a team of another support centre (成都)."""
+    person = UserFactory(username="far", role=Role.ENGINEER)
+    centre = SupportCentreFactory(name="成都技术支持中心", code="chengdu")
+    TeamFactory(name="成都本地服务组", centre=centre).members.add(person)
+    return person
+
+
+def test_assign_refuses_engineer_of_another_centre(ticket, agent, far_engineer, engineer, team):
+    # given
+    before = state(ticket)
+    # when: the agent names the engineer only, not a team
+    with pytest.raises(services.TicketError) as refused:
+        services.assign(ticket, by=agent, team=None, assignee=far_engineer)
+    # then
+    assert str(refused.value) == (
+        f"{far_engineer} is not a member of 南京本地服务组, the ticket's team: choose their team as well."
+    )
+    ticket.refresh_from_db()
+    assert (ticket.team, ticket.assignee) == (team, engineer)
+    assert state(ticket) == before
+
+
+def test_call_refuses_engineer_of_another_centre_without_a_team(make_ticket, far_engineer, centre):
+    with pytest.raises(services.TicketError) as refused:
+        make_ticket(assignee=far_engineer)
+    assert str(refused.value) == f"{far_engineer} is not a member of any team of 南京技术支持中心."
+    assert Ticket.objects.count() == 0
+
+
+def test_engineer_named_alone_takes_the_ticket_to_their_team_of_the_centre(
+    make_ticket, agent, team, engineer
+):
+    # given: a new ticket of the centre, with no team yet
+    ticket = make_ticket()
+    # when
+    services.assign(ticket, by=agent, team=None, assignee=engineer)
+    # then
+    ticket.refresh_from_db()
+    assert (ticket.status, ticket.team, ticket.assignee, ticket.tier) == (Status.ASSIGNED, team, engineer, 1)
+
+
+def test_supervisor_reassigns_within_the_team_without_naming_it(ticket, team, engineer):
+    services.assign(ticket, by=team.supervisor, team=None, assignee=team.supervisor)
+    ticket.refresh_from_db()
+    assert (ticket.team, ticket.assignee) == (team, team.supervisor)
+
+
+def test_reassign_during_visit_closes_it_and_offers_only_working_acts(working, engineer, agent, team, clock):
+    # given: the engineer is on site
+    services.start_travel(working, by=engineer)
+    clock.move_to(at(30), tick=False)
+    services.record_arrival(working, by=engineer)
+    clock.move_to(at(60), tick=False)
+    colleague = team.supervisor
+    # when: the desk hands the ticket to a colleague of the same team
+    services.assign(working, by=agent, team=None, assignee=colleague, note="换人处理")
+    # then: the visit ended with the reassignment, and the timeline says so
+    visit = Visit.objects.get(ticket=working)
+    assert (visit.arrived_at, visit.departed_at, visit.note) == (
+        at(30),
+        at(60),
+        "Visit ended: left on reassignment.",
+    )
+    event = working.events.last()
+    assert (event.kind, event.note) == (Event.ASSIGNED, "换人处理 Visit ended: left on reassignment.")
+    # and: every step the colleague is offered succeeds, through to the resolution
+    steps = [
+        ("accept", {}),
+        ("start_travel", {}),
+        ("record_arrival", {}),
+        ("record_departure", {"signed_off_by": "王主任"}),
+        ("resolve", {"resolution": "更换电源模块"}),
+    ]
+    offered_names = {"record_arrival": "arrive", "record_departure": "depart"}
+    for act, arguments in steps:
+        working.refresh_from_db()
+        offered = [offered_act.name for offered_act in allowed_acts(colleague, working)]
+        assert offered_names.get(act, act) in offered, (act, offered)
+        getattr(services, act)(working, by=colleague, **arguments)
+    working.refresh_from_db()
+    assert working.status == Status.RESOLVED
+    assert working.visits.filter(departed_at__isnull=True).count() == 0
+
+
+def test_escalation_during_visit_ends_it(working, engineer, manager):
+    services.start_travel(working, by=engineer)
+    services.record_arrival(working, by=engineer)
+
+    services.escalate(working, by=manager, reason="需要专家")
+
+    assert working.visits.get().departed_at == NOW
+    assert working.events.last().note == "需要专家 Visit ended: left on reassignment."
+
+
+def test_resolve_is_offered_on_site_only_after_leaving(working, engineer):
+    # given: on site
+    services.start_travel(working, by=engineer)
+    services.record_arrival(working, by=engineer)
+    working.refresh_from_db()
+    # then: resolving, which needs the departure first, is not offered; leaving is
+    offered = [act.name for act in allowed_acts(engineer, working)]
+    assert "resolve" not in offered
+    assert "depart" in offered
+    # and: after leaving, it is
+    services.record_departure(working, by=engineer)
+    working.refresh_from_db()
+    assert "resolve" in [act.name for act in allowed_acts(engineer, working)]
+
+
 # Illegal transitions
 
 
@@ -553,7 +668,7 @@ def bring(make_ticket, ticket, engineer, agent):
 # What the assigned engineer may do to an in-progress ticket with no trip under way.
 IN_PROGRESS_ALLOWS = (
     "Respond、Start travel、Log work、Wait for the customer、Wait for parts、Give a workaround、"
-    "Analyse、Request approval、Resolve、Comment"
+    "Analyse、Request approval、Resolve、Change the billing、Comment"
 )
 
 
@@ -566,7 +681,7 @@ IN_PROGRESS_ALLOWS = (
             {"resolution": "已修复"},
             "manager",
             "A ticket that is “New” cannot take “Resolve”. Allowed now: "
-            "Assign、Respond、Escalate to the next tier、Cancel、Comment.",
+            "Assign、Respond、Escalate to the next tier、Cancel、Change the billing、Comment.",
             id="resolve a new ticket",
         ),
         pytest.param(
@@ -575,7 +690,7 @@ IN_PROGRESS_ALLOWS = (
             {},
             "engineer",
             "A ticket that is “Assigned” cannot take “Arrived on site”. "
-            "Allowed now: Accept、Respond、Comment.",
+            "Allowed now: Accept、Respond、Change the billing、Comment.",
             id="arrive without accepting or travelling",
         ),
         pytest.param(
@@ -584,7 +699,7 @@ IN_PROGRESS_ALLOWS = (
             {},
             "agent",
             "A ticket that is “In progress” cannot take “Confirm the resolution”. "
-            "Allowed now: Assign、Respond、Cancel、Comment.",
+            "Allowed now: Assign、Respond、Cancel、Change the billing、Comment.",
             id="confirm an in-progress ticket",
         ),
         pytest.param(
@@ -601,7 +716,7 @@ IN_PROGRESS_ALLOWS = (
             {},
             "engineer",
             "A ticket that is “Resolved” cannot take “Leave the site”. Allowed now: Write the "
-            "fault report、Comment.",
+            "fault report、Change the billing、Comment.",
             id="leave the site of a resolved ticket",
         ),
         pytest.param(
@@ -609,7 +724,8 @@ IN_PROGRESS_ALLOWS = (
             "accept",
             {},
             "engineer",
-            "A ticket that is “Closed” cannot take “Accept”. Allowed now: Write the fault report、Comment.",
+            "A ticket that is “Closed” cannot take “Accept”. "
+            "Allowed now: Write the fault report、Change the billing、Comment.",
             id="accept a closed ticket",
         ),
         pytest.param(
@@ -877,8 +993,10 @@ def test_resolve_asks_the_customer_to_confirm(working, engineer, alice, bob):
     # when
     services.resolve(working, by=engineer, resolution="更换电源模块后恢复")
     # then
-    assert inbox(alice) == [("ticket.resolved", "Your request SD-2026-000001 is resolved: please confirm")]
-    assert Notification.objects.get(recipient=alice).body == "更换电源模块后恢复"
+    assert inbox(alice, "ticket.resolved") == [
+        ("ticket.resolved", "Your request SD-2026-000001 is resolved: please confirm")
+    ]
+    assert Notification.objects.get(recipient=alice, kind="ticket.resolved").body == "更换电源模块后恢复"
     assert inbox(bob) == []
 
 
@@ -931,7 +1049,7 @@ def test_customer_comment_notifies_the_assignee_and_supervisor(ticket, alice, en
 
 def test_staff_reply_notifies_the_customer(ticket, engineer, alice):
     services.add_comment(ticket, by=engineer, body="下午两点到")
-    assert inbox(alice) == [("ticket.reply", "Reply on your request SD-2026-000001")]
+    assert inbox(alice, "ticket.reply") == [("ticket.reply", "Reply on your request SD-2026-000001")]
 
 
 def test_internal_note_is_hidden_from_the_customer(ticket, engineer, alice, agent):
@@ -951,7 +1069,7 @@ def test_internal_note_is_hidden_from_the_customer(ticket, engineer, alice, agen
         Event.COMMENTED,
         Event.COMMENTED,
     ]
-    assert inbox(alice) == []
+    assert [kind for kind, _subject in inbox(alice)] == ["ticket.logged"]
 
 
 def test_customer_cannot_write_an_internal_note(ticket, alice):

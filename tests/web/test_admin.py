@@ -46,6 +46,7 @@ def one_of_each(agent, settings, tmp_path):
     ticket = services.accept(ticket, by=engineer)
     ticket = services.start_travel(ticket, by=engineer)
     ticket = services.record_arrival(ticket, by=engineer)
+    services.deliver_emergency_plan(ticket, by=engineer, plan="启用备用核心交换机")
     services.log_work(ticket, by=engineer, minutes=20, method="on_site", note="检查")
     services.request_approval(ticket, by=engineer, risk=Risk.RESTART_SERVER, plan="重启")
     settings.MEDIA_ROOT = tmp_path

@@ -33,6 +33,7 @@ from .lifecycle import (
     wait_for_parts,
 )
 from .messages import add_comment, attach
+from .records import deliver_emergency_plan, set_billing
 
 __all__ = [
     "REOPEN_WINDOW",
@@ -53,6 +54,7 @@ __all__ = [
     "confirm",
     "decide_change",
     "decide_risk",
+    "deliver_emergency_plan",
     "file_request",
     "file_request_with_files",
     "give_workaround",
@@ -68,6 +70,7 @@ __all__ = [
     "resolve",
     "respond",
     "resume",
+    "set_billing",
     "start_travel",
     "submit_change",
     "wait_for_parts",

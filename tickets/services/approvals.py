@@ -4,10 +4,12 @@ from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.choices import Role
+from accounts.models import User
 
 from .. import deadlines, notify
 from ..choices import Decision, Event, Impact, Kind, Level, Risk
@@ -35,6 +37,22 @@ def _may_decide_risk(user, ticket: Ticket) -> bool:
     return ticket.team_id is not None and ticket.team.supervisor_id == user.pk
 
 
+def _refuse_own_request(by, requested_by_id: int | None, *, supervisor_id: int | None) -> None:
+    """
+    Nobody decides their own request: the supervisor, a manager or an administrator decides
+    instead. An administrator may decide their own only when nobody else could.
+    """
+    if requested_by_id is None or requested_by_id != by.pk:
+        return
+    deciders = Q(role__in=[Role.MANAGER, Role.ADMIN])
+    if supervisor_id is not None:
+        deciders |= Q(pk=supervisor_id)
+    someone_else = User.objects.filter(deciders, is_active=True).exclude(pk=by.pk).exists()
+    if by.role == Role.ADMIN and not someone_else:
+        return
+    raise TicketError(_("Nobody approves their own request."))
+
+
 @transaction.atomic
 def decide_risk(approval: RiskApproval, *, by, approve: bool, reason: str = "") -> RiskApproval:
     """The team supervisor (or a manager) approves or refuses the risky action."""
@@ -46,8 +64,8 @@ def decide_risk(approval: RiskApproval, *, by, approve: bool, reason: str = "") 
     ticket = approval.ticket
     if not _may_decide_risk(by, ticket):
         raise PermissionDenied(_("Only the team supervisor or a manager decides on risky actions."))
-    if by.pk == approval.requested_by_id and by.role == Role.ENGINEER:
-        raise TicketError(_("Nobody approves their own request."))
+    supervisor_id = ticket.team.supervisor_id if ticket.team_id else None
+    _refuse_own_request(by, approval.requested_by_id, supervisor_id=supervisor_id)
     if approval.decision != Decision.PENDING:
         raise TicketError(_("This request was already decided."))
     if not approve:
@@ -63,9 +81,23 @@ def decide_risk(approval: RiskApproval, *, by, approve: bool, reason: str = "") 
 
 @transaction.atomic
 def record_consent(approval: RiskApproval, *, by, given_by: str, note: str = "") -> RiskApproval:
-    """The customer's written consent to the risky action (name of who signed, when)."""
+    """
+    The customer's written consent (name of who signed, when) to a risky action the supervisor
+    approved: the customer is asked once the company has agreed, and consents once.
+    """
     approval = RiskApproval.objects.select_for_update().get(pk=approval.pk)
     ticket = begin(approval.ticket, "request_approval", by)
+    if approval.consent_at is not None:
+        raise TicketError(
+            _("The customer's consent is already recorded (%(name)s); it is recorded once.")
+            % {"name": approval.consent_by}
+        )
+    if approval.decision == Decision.PENDING:
+        raise TicketError(
+            _("The supervisor has not approved this action yet: record the consent after the approval.")
+        )
+    if approval.decision != Decision.APPROVED:
+        raise TicketError(_("This risky action was refused: there is nothing to consent to."))
     name = require(given_by, _("Name the customer's representative who consented."))
     approval.consent_by, approval.consent_at, approval.consent_note = (
         name,
@@ -128,6 +160,14 @@ def may_decide_change(user, change: ChangeRequest) -> bool:
     return team is not None and team.supervisor_id == user.pk
 
 
+def _submitted_by(change: ChangeRequest) -> int | None:
+    """Who put the change up for approval: the actor of its latest submission on the timeline."""
+    submission = (
+        change.ticket.events.filter(kind=Event.CHANGE_REQUESTED).order_by("-created_at", "-pk").first()
+    )
+    return submission.actor_id if submission else None
+
+
 @transaction.atomic
 def decide_change(change: ChangeRequest, *, by, approve: bool, reason: str) -> ChangeRequest:
     change = (
@@ -140,6 +180,12 @@ def decide_change(change: ChangeRequest, *, by, approve: bool, reason: str) -> C
             if change.needs_company_leader
             else _("Only the department leader or a manager approves this change.")
         )
+    supervisor_id = (
+        None
+        if change.needs_company_leader or change.ticket.team is None
+        else change.ticket.team.supervisor_id
+    )
+    _refuse_own_request(by, _submitted_by(change), supervisor_id=supervisor_id)
     if change.decision != Decision.PENDING:
         raise TicketError(_("This change request was already decided."))
     text = require(reason, _("Give the reason for the decision."))

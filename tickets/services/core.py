@@ -6,6 +6,9 @@ from django.core.exceptions import PermissionDenied
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.choices import Role
+from accounts.models import Team
+
 from .. import deadlines
 from ..acts import ACTS, allowed_acts, may
 from ..choices import Event, Status
@@ -115,6 +118,40 @@ def finish(
 def status_change(act_name: str) -> dict:
     target = ACTS[act_name].target
     return {"status": target} if target else {}
+
+
+def team_for_assignee(assignee, *, team: Team | None, current_team: Team | None, centre) -> Team | None:
+    """
+    The team a ticket goes to when given to `team` and/or `assignee`. The engineer is one of the
+    named team; with no team named, one of the ticket's team or, when it has none, of a team of
+    its support centre (which the ticket then goes to). Anyone else is refused.
+    """
+    if assignee is None:
+        return team
+    if assignee.role not in (Role.ENGINEER, Role.MANAGER):
+        raise TicketError(_("%(person)s is not an engineer.") % {"person": assignee})
+    if team is not None:
+        if not team.members.filter(pk=assignee.pk).exists():
+            raise TicketError(
+                _("%(person)s is not a member of %(team)s.") % {"person": assignee, "team": team}
+            )
+        return team
+    if current_team is not None:
+        if not current_team.members.filter(pk=assignee.pk).exists():
+            raise TicketError(
+                _("%(person)s is not a member of %(team)s, the ticket's team: choose their team as well.")
+                % {"person": assignee, "team": current_team}
+            )
+        return current_team
+    if centre is None:
+        raise TicketError(_("Choose the team as well: the ticket has no support centre yet."))
+    own = Team.objects.filter(centre=centre, members=assignee).order_by("tier", "name").first()
+    if own is None:
+        raise TicketError(
+            _("%(person)s is not a member of any team of %(centre)s.")
+            % {"person": assignee, "centre": centre}
+        )
+    return own
 
 
 def require(text: str, message: str) -> str:

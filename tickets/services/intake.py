@@ -8,14 +8,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.choices import Role
-from accounts.models import Team
+from accounts.models import Team, User
+from customers.choices import FaultArea
 from customers.models import Contact, Contract, Equipment, Organisation, Site
-from customers.services import Reason, contract_state
+from customers.services import Reason, contract_state, judge
 
 from .. import deadlines, notify
-from ..choices import Channel, Event, Kind, Level, Status, Urgency
+from ..choices import CUSTOMER_KINDS, Channel, Event, Kind, Level, Status, Urgency
 from ..models import Ticket, TicketCounter, TimelineEvent
-from .core import TicketError, require
+from .core import TicketError, require, team_for_assignee
 
 
 @dataclass
@@ -34,6 +35,11 @@ class CallDetails:
     equipment: Equipment | None = None
     contract: Contract | None = None
     on_site_required: bool = False
+    # What a fault concerns (hardware or system): the warranty of that part may decide the billing.
+    fault_area: str = ""
+    # What a complaint is about: one of the organisation's tickets, or an engineer.
+    about_ticket: Ticket | None = None
+    about_engineer: User | None = None
 
 
 def next_number(year: int) -> str:
@@ -69,11 +75,36 @@ def _check(details: CallDetails) -> None:
         raise TicketError(_("A fault needs a level, I to IV."))
     if details.urgency not in Urgency.values or details.channel not in Channel.values:
         raise TicketError(_("Choose the urgency and the channel."))
+    if details.fault_area and (details.kind != Kind.FAULT or details.fault_area not in FaultArea.values):
+        raise TicketError(_("Say whether a fault concerns the hardware or the system; other calls do not."))
+    _check_complaint(details)
     if details.contract and contract_state(details.contract, timezone.localdate()) != Reason.COVERED:
         raise TicketError(
             _("Contract %(number)s does not cover service today: log the call as paid service (no contract).")
             % {"number": details.contract.number}
         )
+
+
+def _check_complaint(details: CallDetails) -> None:
+    """A complaint may name one of its organisation's tickets and an engineer; other calls name neither."""
+    if details.kind != Kind.COMPLAINT and (details.about_ticket or details.about_engineer):
+        raise TicketError(_("Only a complaint names the ticket or the engineer it is about."))
+    about = details.about_ticket
+    if about is not None and about.organisation_id != details.organisation.pk:
+        # Said alike for a ticket of another organisation and one that does not exist.
+        raise TicketError(
+            _("There is no ticket %(number)s of %(organisation)s.")
+            % {"number": about.number, "organisation": details.organisation}
+        )
+    engineer = details.about_engineer
+    if engineer is not None and engineer.role not in (Role.ENGINEER, Role.MANAGER):
+        raise TicketError(_("%(person)s is not an engineer.") % {"person": engineer})
+
+
+def billing_of(details: CallDetails) -> str:
+    """How the call's work is paid for: the entitlement of its contract, equipment and fault area today."""
+    on = timezone.localdate()
+    return judge(details.contract, details.equipment, fault_area=details.fault_area, on=on).billing
 
 
 def _create(details: CallDetails, by, *, team: Team | None, assignee) -> Ticket:
@@ -82,10 +113,7 @@ def _create(details: CallDetails, by, *, team: Team | None, assignee) -> Ticket:
     if len(title) > 200:
         raise TicketError(_("Keep the title under 200 characters."))
     site = details.site or (details.equipment.site if details.equipment else None)
-    if assignee is not None and assignee.role not in (Role.ENGINEER, Role.MANAGER):
-        raise TicketError(_("%(person)s is not an engineer.") % {"person": assignee})
-    if assignee is not None and team is not None and not team.members.filter(pk=assignee.pk).exists():
-        raise TicketError(_("%(person)s is not a member of %(team)s.") % {"person": assignee, "team": team})
+    team = team_for_assignee(assignee, team=team, current_team=None, centre=site.centre if site else None)
     now = timezone.now()
     ticket = Ticket.objects.create(
         number=next_number(timezone.localdate(now).year),
@@ -108,6 +136,10 @@ def _create(details: CallDetails, by, *, team: Team | None, assignee) -> Ticket:
         logged_by=by,
         created_at=now,
         on_site_required=details.on_site_required,
+        fault_area=details.fault_area if details.kind == Kind.FAULT else "",
+        billing=billing_of(details),
+        about_ticket=details.about_ticket,
+        about_engineer=details.about_engineer,
     )
     deadlines.open_for_new_ticket(ticket)
     after = {"status": ticket.status}
@@ -116,6 +148,7 @@ def _create(details: CallDetails, by, *, team: Team | None, assignee) -> Ticket:
     if assignee:
         after["assignee"] = str(assignee)
     TimelineEvent.objects.create(ticket=ticket, kind=Event.LOGGED, actor=by, created_at=now, after=after)
+    notify.logged(ticket, by)
     if team or assignee:
         notify.assigned(ticket, by)
     return ticket
@@ -129,6 +162,22 @@ def log_call(details: CallDetails, *, by, team: Team | None = None, assignee=Non
     return _create(details, by, team=team, assignee=assignee)
 
 
+def customer_request_problems(organisation: Organisation, *, kind, site, equipment) -> dict[str, str]:
+    """
+    What a customer's request may not be, by field: the one rule of the portal's form, the API's
+    serializer and `file_request`, so that neither way in accepts what the other refuses.
+    Whether the site and equipment are the organisation's own is checked where they are chosen.
+    """
+    problems = {}
+    if kind not in CUSTOMER_KINDS:
+        problems["kind"] = _("A change request is agreed with the service desk: call the hotline.")
+    if site is None and organisation.sites.exists():
+        problems["site"] = _("Choose the site the request is about.")
+    if site is not None and equipment is not None and equipment.site_id != site.pk:
+        problems["equipment"] = _("This equipment is at another site.")
+    return problems
+
+
 @transaction.atomic
 def file_request(details: CallDetails, *, by) -> Ticket:
     """A customer files a request on the portal for their own organisation."""
@@ -140,6 +189,11 @@ def file_request(details: CallDetails, *, by) -> Ticket:
     details.channel = Channel.PORTAL
     details.contact = getattr(by, "contact", None)
     _check(details)
+    problems = customer_request_problems(
+        organisation, kind=details.kind, site=details.site, equipment=details.equipment
+    )
+    if problems:
+        raise TicketError(" ".join(problems.values()))
     if details.contract is None and details.equipment and details.equipment.contract:
         contract = details.equipment.contract
         if contract_state(contract, timezone.localdate()) == Reason.COVERED:

@@ -12,12 +12,32 @@ from accounts.models import Team
 from .. import deadlines, notify
 from ..choices import Event, Kind, ProblemType, Status, WorkMethod
 from ..models import Ticket, Visit, WorkLog
-from .core import TicketError, begin, finish, require, status_change, within_reopen_window
+from .core import (
+    TicketError,
+    begin,
+    finish,
+    require,
+    status_change,
+    team_for_assignee,
+    within_reopen_window,
+)
 
 
-def _close_open_visit(ticket: Ticket, now) -> None:
-    """Leaving the site by any way (waiting, resolving) ends the visit, so that the next can begin."""
-    ticket.visits.filter(departed_at__isnull=True).update(departed_at=now)
+def _close_open_visit(ticket: Ticket, now, *, note: str = "") -> int:
+    """
+    Leaving the site by any way (waiting, resolving, handing the ticket on) ends the visit, so
+    that the next can begin; `note` says why on the visit. Returns how many visits it ended.
+    """
+    fields = {"departed_at": now, "note": note} if note else {"departed_at": now}
+    return ticket.visits.filter(departed_at__isnull=True).update(**fields)
+
+
+def _end_visit_on_reassignment(ticket: Ticket, note: str) -> str:
+    """A ticket handed on goes back to "assigned": its visit under way ends, and the timeline says so."""
+    left = _("Visit ended: left on reassignment.")
+    if _close_open_visit(ticket, timezone.now(), note=left):
+        return f"{note.strip()} {left}".strip()
+    return note
 
 
 @transaction.atomic
@@ -52,14 +72,12 @@ def assign(
     ticket = begin(ticket, "assign", by, expected_version=expected_version)
     if team is None and assignee is None:
         raise TicketError(_("Choose a team or an engineer."))
-    if assignee is not None and assignee.role not in (Role.ENGINEER, Role.MANAGER):
-        raise TicketError(_("%(person)s is not an engineer.") % {"person": assignee})
-    if team is not None and assignee is not None and not team.members.filter(pk=assignee.pk).exists():
-        raise TicketError(_("%(person)s is not a member of %(team)s.") % {"person": assignee, "team": team})
-    changes = {"team": team or ticket.team, "assignee": assignee, **status_change("assign")}
-    if team is not None:
-        changes["tier"] = team.tier
-        changes["centre"] = ticket.centre or team.centre
+    target = team_for_assignee(assignee, team=team, current_team=ticket.team, centre=ticket.centre)
+    changes = {"team": target, "assignee": assignee, **status_change("assign")}
+    if target is not None and (team is not None or target.pk != ticket.team_id):
+        changes["tier"] = target.tier
+        changes["centre"] = ticket.centre or target.centre
+    note = _end_visit_on_reassignment(ticket, note)
     finish(ticket, Event.ASSIGNED, by, changes=changes, note=note)
     notify.assigned(ticket, by)
     return ticket
@@ -153,12 +171,14 @@ def log_work(ticket: Ticket, *, by, minutes: int, method: str, note: str, expect
         raise TicketError(_("Choose how the work was done."))
     text = require(note, _("Say what was done."))
     work = WorkLog.objects.create(ticket=ticket, engineer=by, minutes=minutes, method=method, note=text)
+    # The engineers' own record, like the page's "work logged": never shown to the customer.
     finish(
         ticket,
         Event.WORK_LOGGED,
         by,
         changes={},
         note=f"{WorkMethod(method).label} · {minutes} min · {text}",
+        is_internal=True,
     )
     return work
 
@@ -254,6 +274,7 @@ def confirm(ticket: Ticket, *, by, note: str = "", expected_version=None) -> Tic
         text = (_("Confirmed on the customer's word.") + " " + text).strip()
     finish(ticket, Event.CONFIRMED, by, changes=changes, note=text)
     deadlines.closed(ticket)
+    notify.closed(ticket, by, text)
     return ticket
 
 
@@ -288,6 +309,7 @@ def cancel(ticket: Ticket, *, by, reason: str, expected_version=None) -> Ticket:
         note=text,
     )
     deadlines.closed(ticket)
+    notify.closed(ticket, by, text)
     return ticket
 
 
@@ -331,6 +353,7 @@ def escalate(ticket: Ticket, *, by, reason: str, expected_version=None) -> Ticke
     changes = {"tier": tier, "assignee": None, **status_change("escalate")}
     if team is not None:
         changes["team"] = team
+    text = _end_visit_on_reassignment(ticket, text)
     finish(ticket, Event.ESCALATED, by, changes=changes, note=text)
     people = list(team.members.filter(is_active=True)) if team else []
     if ticket.centre_id and ticket.centre.manager_id:

@@ -25,13 +25,16 @@ def _check_files(files) -> list:
     return checked
 
 
-def _store(ticket: Ticket, by, checked, *, comment: Comment | None, is_internal: bool) -> list[Attachment]:
+def _store(
+    ticket: Ticket, by, checked, *, comment: Comment | None, is_internal: bool, emergency_plan=None
+) -> list[Attachment]:
     stored = []
     for upload, sniffed in checked:
         name = safe_name(upload.name)
         attachment = Attachment(
             ticket=ticket,
             comment=comment,
+            emergency_plan=emergency_plan,
             uploaded_by=by,
             original_name=name,
             content_type=sniffed.content_type,

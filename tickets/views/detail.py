@@ -11,7 +11,7 @@ from accounts.choices import Role
 from accounts.decorators import role_required
 from sla import services as clock
 
-from .. import selectors, services
+from .. import limits, selectors, services
 from ..acts import ACTS, allowed_acts
 from ..forms import ACT_FORMS, CommentForm, ConsentForm, DecisionForm, FaultReportForm
 from ..models import ChangeRequest, RiskApproval
@@ -34,6 +34,7 @@ ACT_SERVICES = {
     "resume": services.resume,
     "wait_for_parts": services.wait_for_parts,
     "give_workaround": services.give_workaround,
+    "deliver_emergency_plan": services.deliver_emergency_plan,
     "analyse": services.analyse,
     "request_approval": services.request_approval,
     "submit_change": services.submit_change,
@@ -42,6 +43,7 @@ ACT_SERVICES = {
     "reopen": services.reopen,
     "cancel": services.cancel,
     "escalate": services.escalate,
+    "set_billing": services.set_billing,
 }
 
 
@@ -74,10 +76,12 @@ def detail_context(request, ticket, *, bound=None, open_act=None, comment_form=N
         "timeline": selectors.timeline_for(user, ticket),
         "comments": selectors.comments_for(user, ticket),
         "attachments": selectors.attachments_for(user, ticket),
-        "visits": ticket.visits.select_related("engineer"),
-        "work_logs": ticket.work_logs.select_related("engineer"),
+        "visits": selectors.visits_for(user, ticket),
+        "work_logs": selectors.work_logs_for(user, ticket),
         "change": getattr(ticket, "change_request", None),
         "report": getattr(ticket, "fault_report", None),
+        "emergency_plan": ticket.emergency_plan,
+        "complaints": selectors.complaints_about(user, ticket),
         "deadlines": clock.deadlines_of(ticket),
         "comment_form": comment_form or CommentForm(initial={"version": ticket.version}),
         "may_comment": ticket.status in ACTS["comment"].sources,
@@ -117,7 +121,8 @@ def _refused(request, ticket, error, *, act_form=None, open_act=None, comment_fo
     context = detail_context(request, fresh, bound=act_form, open_act=open_act, comment_form=comment_form)
     context["error"] = getattr(error, "message", None) or str(error)
     context["stale"] = stale
-    return render(request, "tickets/detail.html", context, status=409 if stale else 400)
+    status = 409 if stale else 429 if isinstance(error, limits.QuotaExceeded) else 400
+    return render(request, "tickets/detail.html", context, status=status)
 
 
 @require_POST
@@ -127,7 +132,7 @@ def act(request, number, name):
     ticket = selectors.access_ticket(request.user, number)
     if name not in ACT_SERVICES:
         raise PermissionDenied
-    form = ACT_FORMS[name](request.POST, auto_id=act_ids(name))
+    form = ACT_FORMS[name](request.POST, request.FILES, auto_id=act_ids(name))
     if not form.is_valid():
         return _refused(request, ticket, _("Check the highlighted fields."), act_form=form, open_act=name)
     fields = dict(form.cleaned_data)
@@ -148,15 +153,16 @@ def comment(request, number):
     if not form.is_valid():
         return _refused(request, ticket, _("Check the highlighted fields."), comment_form=form)
     try:
-        services.add_comment(
-            ticket,
-            by=request.user,
-            body=form.cleaned_data["body"],
-            is_internal=form.cleaned_data["is_internal"] and not request.user.is_customer,
-            files=form.cleaned_data["files"],
-            expected_version=form.cleaned_data["version"],
-        )
-    except (services.TicketError, PermissionDenied) as error:
+        with limits.quota(request.user, comments=1, uploads=len(form.cleaned_data["files"])):
+            services.add_comment(
+                ticket,
+                by=request.user,
+                body=form.cleaned_data["body"],
+                is_internal=form.cleaned_data["is_internal"] and not request.user.is_customer,
+                files=form.cleaned_data["files"],
+                expected_version=form.cleaned_data["version"],
+            )
+    except (services.TicketError, PermissionDenied, limits.QuotaExceeded) as error:
         return _refused(request, ticket, error, comment_form=form)
     messages.success(request, _("Comment added."))
     return redirect("tickets:detail", number=ticket.number)

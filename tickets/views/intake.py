@@ -15,6 +15,7 @@ from customers.services import check_entitlement
 
 from .. import selectors, services
 from ..choices import LEVEL_DESCRIPTIONS
+from ..filters import BadParameterValue, integer_parameter
 from ..forms import IntakeForm
 
 DESK = (Role.AGENT, Role.MANAGER, Role.ADMIN)
@@ -22,16 +23,20 @@ DESK = (Role.AGENT, Role.MANAGER, Role.ADMIN)
 
 def _caller(params):
     """What the GET parameters say about the caller: entitlement, organisation, equipment, contact."""
+    contact_pk = integer_parameter(params, "contact")
+    organisation_pk = integer_parameter(params, "organisation")
     serial, number = params.get("serial", "").strip(), params.get("contract", "").strip()
     entitlement = (
         check_entitlement(contract_number=number, serial_number=serial) if serial or number else None
     )
-    contact = Contact.objects.filter(pk=params.get("contact") or None).select_related("organisation").first()
+    contact = (
+        Contact.objects.filter(pk=contact_pk).select_related("organisation").first() if contact_pk else None
+    )
     organisation = entitlement.organisation if entitlement else None
     if organisation is None and contact:
         organisation = contact.organisation
-    if organisation is None and params.get("organisation", "").isdigit():
-        organisation = Organisation.objects.filter(pk=params["organisation"]).first()
+    if organisation is None and organisation_pk:
+        organisation = Organisation.objects.filter(pk=organisation_pk).first()
     return entitlement, organisation, contact
 
 
@@ -54,7 +59,11 @@ def intake(request):
     if request.method == "POST":
         return _log(request)
 
-    entitlement, organisation, contact = _caller(request.GET)
+    try:
+        entitlement, organisation, contact = _caller(request.GET)
+    except BadParameterValue as error:
+        context = {**_context(request, None, None, None, None, None), "error": error.message}
+        return render(request, "tickets/intake.html", context, status=400)
     equipment = entitlement.equipment if entitlement else None
     site = equipment.site if equipment else None
     team, engineer, duty = _suggestion(site)
@@ -106,12 +115,14 @@ def _log(request):
         return _refused(request, form, _("Check the highlighted fields."))
     data = form.cleaned_data
     equipment = data["equipment"]
-    # The contract is checked again now: only one in force on this equipment counts.
+    # The contract is checked again now: only one in force on this equipment counts (a
+    # warranty-only one too, whose terms say how the work outside the warranty is charged).
     entitlement = check_entitlement(
         contract_number=data["contract_number"],
         serial_number=equipment.serial_number if equipment else "",
+        fault_area=data["fault_area"],
     )
-    contract = entitlement.contract if entitlement.is_covered else None
+    contract = entitlement.contract if entitlement.in_force else None
     details = services.CallDetails(
         organisation=data["organisation"],
         title=data["title"],
@@ -125,6 +136,9 @@ def _log(request):
         equipment=equipment,
         contract=contract,
         on_site_required=data["on_site_required"],
+        fault_area=data["fault_area"],
+        about_ticket=data["about_ticket"],
+        about_engineer=data["about_engineer"],
     )
     try:
         if request.POST.get("action") == "answer":

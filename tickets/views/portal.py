@@ -12,7 +12,7 @@ from accounts.choices import Role
 from accounts.decorators import role_required
 from customers.selectors import access_organisation
 
-from .. import selectors, services
+from .. import limits, selectors, services
 from ..choices import OPEN_STATUSES, Status
 from ..forms import PortalRequestForm
 
@@ -51,7 +51,7 @@ def portal(request):
 def new_request(request):
     organisation = access_organisation(request.user)
     form = PortalRequestForm(request.POST or None, request.FILES or None, organisation=organisation)
-    error = None
+    error, refused_status = None, 400
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         details = services.CallDetails(
@@ -63,16 +63,21 @@ def new_request(request):
             urgency=data["urgency"],
             site=data["site"],
             equipment=data["equipment"],
+            fault_area=data["fault_area"],
+            about_ticket=data["about_ticket"],
         )
         try:
-            ticket = services.file_request_with_files(details, by=request.user, files=data["files"])
+            with limits.quota(request.user, tickets=1, uploads=len(data["files"])):
+                ticket = services.file_request_with_files(details, by=request.user, files=data["files"])
         except services.TicketError as refused:
             error = refused.message
+        except limits.QuotaExceeded as refused:
+            error, refused_status = refused.message, 429
         else:
             messages.success(
                 request,
                 _("Request %(number)s filed. We will answer soon.") % {"number": ticket.number},
             )
             return redirect("tickets:detail", number=ticket.number)
-    status = 400 if request.method == "POST" else 200
+    status = refused_status if request.method == "POST" else 200
     return render(request, "tickets/new_request.html", {"form": form, "error": error}, status=status)

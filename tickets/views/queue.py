@@ -13,11 +13,8 @@ from sla.models import Deadline
 
 from .. import selectors
 from ..choices import Level
+from ..filters import BadParameterValue, integer_parameter
 from ..models import Ticket
-
-
-def _int(value):
-    return int(value) if value and value.isdigit() else None
 
 
 @role_required(Role.MANAGER, Role.ADMIN, Role.ENGINEER)
@@ -26,7 +23,12 @@ def sla_queue(request):
     if user.role == Role.ENGINEER and not user.supervised_teams.exists():
         raise PermissionDenied
     tickets = selectors.visible_tickets(user)
-    centre, team, level = (_int(request.GET.get(name)) for name in ("centre", "team", "level"))
+    try:
+        centre, team, level = (integer_parameter(request.GET, name) for name in ("centre", "team", "level"))
+    except BadParameterValue as error:
+        return render(
+            request, "tickets/queue.html", {**_choices(request), "error": error.message}, status=400
+        )
     if centre:
         tickets = tickets.filter(centre=centre)
     if team:
@@ -44,12 +46,14 @@ def sla_queue(request):
         [deadline.object_id for deadline in page]
     )
     rows = [(deadline, by_id[deadline.object_id]) for deadline in page if deadline.object_id in by_id]
-    context = {
-        "rows": rows,
-        "page": page,
+    return render(request, "tickets/queue.html", {**_choices(request), "rows": rows, "page": page})
+
+
+def _choices(request) -> dict:
+    """What the filter form offers, and what was asked."""
+    return {
         "params": request.GET,
         "centres": SupportCentre.objects.order_by("name"),
         "teams": Team.objects.order_by("centre__name", "tier", "name"),
         "levels": Level.choices,
     }
-    return render(request, "tickets/queue.html", context)

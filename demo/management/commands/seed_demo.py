@@ -22,6 +22,7 @@ from accounts.models import Province, Shift, SupportCentre, Team, User
 from customers.choices import ContractStatus, Coverage, InspectionFrequency, Zone
 from customers.models import Contact, Contract, Equipment, Organisation, Site
 from demo.tickets import seed_tickets
+from sla.models import Calendar, Policy, PolicyTarget, WorkingPeriod
 
 DEMO_PASSWORD = "demo-2026"  # noqa: S105 - printed for the demo; the command refuses production.
 
@@ -239,6 +240,8 @@ class Command(BaseCommand):
         self.person("admin", Role.ADMIN, centres[0], is_admin=True, name="系统管理员")
         # The Beijing centre's manager doubles as the company leader told about Level I escalations.
         User.objects.filter(username="manager").update(is_company_leader=True)
+        # Whatever warning would reach nobody (a call without site or team) reaches the admin.
+        User.objects.filter(username="admin").update(is_desk_fallback=True)
         return centres
 
     def seed_roster(self, centres, today):
@@ -304,7 +307,9 @@ class Command(BaseCommand):
                             "contract": contract,
                             "software_version": f"V{1 + n}.{index % 10}",
                             "installed_on": installed,
-                            "warranty_ends_on": installed + timedelta(days=730),
+                            # Two years on the hardware, one on the system software.
+                            "hardware_warranty_ends_on": installed + timedelta(days=730),
+                            "system_warranty_ends_on": installed + timedelta(days=365),
                         },
                     )
 
@@ -374,8 +379,35 @@ class Command(BaseCommand):
                     "status": status,
                 },
             )
+            if index == 4 and n == 1:
+                # A bank's own promises: Level I answered in 5 minutes, working hours 8:30–17:30.
+                Contract.objects.filter(pk=contract.pk).update(policy=self.own_policy(), calendar=None)
             contracts.append(contract)
         return contracts
+
+    def own_policy(self) -> Policy:
+        """A policy of one customer's own, beside the two that come with the product."""
+        hours, created = Calendar.objects.get_or_create(name="5x8 工作日 8:30–17:30")
+        if created:
+            for weekday in range(5):
+                WorkingPeriod.objects.create(
+                    calendar=hours, weekday=weekday, starts=time(8, 30), ends=time(17, 30)
+                )
+        policy, created = Policy.objects.get_or_create(
+            name="金融专享 5 分钟响应", defaults={"calendar": hours}
+        )
+        if created:
+            standard = Policy.objects.get(coverage=Coverage.BUSINESS)
+            for target in standard.targets.all():
+                minutes = 5 if (target.subject, target.target) == ("level_1", "response") else target.minutes
+                PolicyTarget.objects.create(
+                    policy=policy,
+                    subject=target.subject,
+                    target=target.target,
+                    minutes=minutes,
+                    adds_travel_time=target.adds_travel_time,
+                )
+        return policy
 
     def print_logins(self):
         self.stdout.write(self.style.SUCCESS(f"Demo data loaded. Sign in with password {DEMO_PASSWORD} as:"))
