@@ -1077,7 +1077,8 @@ class Story:
     def emergency_plan(self) -> None:
         """A Level I fault: the emergency plan reaches the customer within hours, sometimes revised."""
         fault = self.spec.content
-        plan = EMERGENCY_PLAN % {"workaround": fault.workaround or "启用备用设备", "title": fault.title}
+        workaround = (fault.workaround or "启用备用设备").rstrip("。")
+        plan = EMERGENCY_PLAN % {"workaround": workaround, "title": fault.title}
         self.act(
             "deliver_emergency_plan",
             self.between(30, 180),

@@ -19,6 +19,7 @@ import urllib.request
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -216,7 +217,7 @@ def _insert_many(messages: list[Message], channels: list[str]) -> int:
     written = bulk.execute(sql, params, fetch=True)
     to_send = [pk for pk, status in written if status == Status.PENDING]
     if to_send:
-        _hand_over_on_commit(to_send)
+        transaction.on_commit(partial(_hand_over, to_send), robust=True)
     return len(written)
 
 
@@ -347,39 +348,17 @@ def _write(rows: list[Notification]) -> list[Notification]:
     ]
     to_send = [row.pk for row in written if row.status == Status.PENDING]
     if to_send:
-        _hand_over_on_commit(to_send)
+        transaction.on_commit(partial(_hand_over, to_send), robust=True)
     return written
-
-
-class _HandOver:
-    """The messages one transaction queued, handed to workers together when it commits."""
-
-    def __init__(self):
-        self.ids: list[int] = []
-        self.done = False
-
-    def __call__(self) -> None:
-        self.done = True
-        _hand_over(self.ids)
-
-
-def _hand_over_on_commit(notification_ids: list[int]) -> None:
-    """
-    Hand these messages to workers when the transaction commits, together with every other
-    message it queues: one request (a call logged, its assignment, its customer's notice) tries
-    the broker once, however many services queued messages.
-    """
-    for _sids, hook, _robust in connection.run_on_commit:
-        if isinstance(hook, _HandOver) and not hook.done:  # this transaction's, still to run
-            hook.ids.extend(notification_ids)
-            return
-    hook = _HandOver()
-    hook.ids.extend(notification_ids)
-    transaction.on_commit(hook, robust=True)
 
 
 HAND_OVER_ONE_BY_ONE = 10  # more messages than this go to workers in chunks of CHUNK
 CHUNK = 100
+# After the broker could not be reached, hand-overs leave their messages to the outbox sweep for
+# this long instead of trying again: one request that queues messages in several transactions
+# (the call, its assignment, the customer's notice) waits for the broker once, not each time.
+BROKER_RETRY_AFTER = 10.0
+_broker_unreachable_until = 0.0
 
 
 def _hand_over(notification_ids: list[int]) -> None:
@@ -400,6 +379,12 @@ def _hand_over(notification_ids: list[int]) -> None:
         for payload in payloads:
             _publish(task, payload)
         return
+    global _broker_unreachable_until
+    if time.monotonic() < _broker_unreachable_until:
+        logger.info(
+            "Broker unreachable a moment ago: %s notifications left to the sweep.", len(notification_ids)
+        )
+        return
     try:
         # One connection for all, tried once: with the broker down the request must not wait
         # through kombu's connection retries (seconds per message); the sweep sends them later.
@@ -408,6 +393,7 @@ def _hand_over(notification_ids: list[int]) -> None:
             for payload in payloads:
                 _publish(task, payload, connection=connection)
     except Exception:
+        _broker_unreachable_until = time.monotonic() + BROKER_RETRY_AFTER
         logger.warning(
             "Broker unreachable: %s notifications not handed to a worker; the sweep will send them.",
             len(notification_ids),

@@ -12,6 +12,14 @@ from tests.factories import ContactFactory, OrganisationFactory, SupportCentreFa
 
 
 @pytest.fixture(autouse=True)
+def broker_not_known_down():
+    """A broker found unreachable by one test is not assumed down in the next."""
+    from notifications import services
+
+    services._broker_unreachable_until = 0.0
+
+
+@pytest.fixture(autouse=True)
 def fresh_cache():
     """Sign-in failure counters and the like never carry over from one test to the next."""
     cache.clear()

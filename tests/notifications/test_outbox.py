@@ -235,6 +235,31 @@ def test_broker_down_leaves_the_email_pending_and_the_sweep_sends_it(
     assert (row.status, row.sent_at) == (Status.SENT, START + timedelta(seconds=31))
 
 
+def test_a_broker_found_down_is_not_tried_again_for_a_while(carol, monkeypatch, caplog):
+    # given: the broker cannot be reached, and tasks are really sent (not run in the process)
+    attempts = []
+
+    def unreachable():
+        attempts.append(1)
+        raise OperationalError("Error 111 connecting to localhost:6379. Connection refused.")
+
+    monkeypatch.setitem(tasks.deliver_notification_task.app.conf, "task_always_eager", False)
+    monkeypatch.setattr(tasks.deliver_notification_task.app, "connection_for_write", unreachable)
+    clock = [1000.0]
+    monkeypatch.setattr(services.time, "monotonic", lambda: clock[0])
+    rows = [email_row(carol, subject=f"SD-2026-00000{n}") for n in range(3)]
+    # when: one request hands over three times (the call, its assignment, the customer's notice)
+    for row in rows:
+        services._hand_over([row.pk])
+    # then: the broker was tried once; the messages wait for the sweep
+    assert len(attempts) == 1
+    assert set(Notification.objects.values_list("status", flat=True)) == {Status.PENDING}
+    # when: the retry interval has passed, the next hand-over tries again
+    clock[0] += services.BROKER_RETRY_AFTER
+    services._hand_over([rows[0].pk])
+    assert len(attempts) == 2
+
+
 def test_sweep_leaves_rows_younger_than_30_seconds_to_their_task(carol):
     # given
     with time_machine.travel(START, tick=False):
@@ -618,30 +643,12 @@ def test_queue_many_writes_what_queue_would_write_for_each_message(
 
 
 def test_queue_many_twice_queues_once(carol, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
-        services.queue_many([escalated([carol], 1)])
+    services.queue_many([escalated([carol], 1)])
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         again = services.queue_many([escalated([carol], 1), escalated([carol], 3)])
     assert again == 2  # only message 3's two rows are new
     assert Notification.objects.count() == 4
     assert len(callbacks) == 1
-
-
-def test_messages_queued_by_several_services_in_one_transaction_are_handed_over_once(
-    carol, django_capture_on_commit_callbacks, monkeypatch
-):
-    handed = []
-    monkeypatch.setattr(services, "_hand_over", handed.append)
-    # given: one transaction queues a message, then a batch, then another message
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        services.queue(carol, kind="ticket.assigned", subject="SD-2026-000001", body="")
-        services.queue_many([escalated([carol], 1)])
-        services.queue(carol, kind="ticket.resolved", subject="SD-2026-000002", body="")
-    # then: their three e-mails go to the broker together, in one hand-over
-    assert len(callbacks) == 1
-    emails = Notification.objects.filter(channel=Channel.EMAIL).order_by("pk")
-    assert handed == [list(emails.values_list("pk", flat=True))]
-    assert len(handed[0]) == 3
 
 
 def test_a_large_hand_over_goes_in_chunks_and_sends_each_once(carol, monkeypatch):
