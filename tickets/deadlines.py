@@ -330,7 +330,8 @@ class Batch:
         update_rows(Ticket, self.changed.values(), ["tier", "team", "version", "updated_at"])
         insert_rows(TimelineEvent, self.events)
         outbox.queue_many(self.digested(self.messages))
-        outbox.queue_robot_many(self.digested(self.robot_messages))
+        if self.robot_messages:  # most batches tell no robot: no statement for them
+            outbox.queue_robot_many(self.digested(self.robot_messages))
 
     def digested(self, messages: list[outbox.Message]) -> list[outbox.Message]:
         """
