@@ -216,6 +216,20 @@ def test_manager_cannot_approve_own_request(working, manager, supervisor):
     assert (own.decision, own.decided_by) == (Decision.APPROVED, supervisor)
 
 
+def test_the_requester_is_not_offered_the_decision_on_the_page(client, working, manager, supervisor):
+    services.request_approval(working, by=manager, risk=Risk.REINSTALL, plan="重装操作系统")
+    client.cookies["django_language"] = "en"
+    # the manager who asked sees who decides, not a form that would be refused
+    client.force_login(manager)
+    page = client.get(f"/tickets/{working.number}/").content.decode()
+    assert "Your own request: someone else decides it." in page
+    assert "Record the decision" not in page
+    # the team supervisor gets the form
+    client.force_login(supervisor)
+    page = client.get(f"/tickets/{working.number}/").content.decode()
+    assert "Record the decision" in page
+
+
 def test_admin_cannot_approve_own_request_while_someone_else_can(working, admin_user, manager):
     own = services.request_approval(working, by=admin_user, risk=Risk.REINSTALL, plan="重装操作系统")
     with pytest.raises(services.TicketError) as refused:

@@ -1159,3 +1159,14 @@ def test_another_contact_of_the_organisation_sees_its_tickets(ticket, alice):
 def test_unknown_number_is_404(ticket, agent):
     with pytest.raises(Http404):
         selectors.access_ticket(agent, "SD-2026-999999")
+
+
+def test_cancelling_a_ticket_ends_the_visit_under_way(agent, engineer, ticket):
+    ticket = services.accept(ticket, by=engineer)
+    ticket = services.start_travel(ticket, by=engineer)
+    ticket = services.record_arrival(ticket, by=engineer)
+
+    services.cancel(Ticket.objects.get(pk=ticket.pk), by=agent, reason="客户撤回报修")
+
+    visit = ticket.visits.get()
+    assert visit.departed_at is not None

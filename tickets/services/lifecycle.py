@@ -301,6 +301,7 @@ def reopen(ticket: Ticket, *, by, reason: str, expected_version=None) -> Ticket:
 def cancel(ticket: Ticket, *, by, reason: str, expected_version=None) -> Ticket:
     ticket = begin(ticket, "cancel", by, expected_version=expected_version)
     text = require(reason, _("Say why the ticket is cancelled."))
+    _close_open_visit(ticket, timezone.now())  # nobody stays on site for a cancelled ticket
     finish(
         ticket,
         Event.CANCELLED,
