@@ -76,13 +76,6 @@ def robot_body(ticket: Ticket, organisation: str) -> str:
     return "\n".join([f"{ticket.number} · {what}", _one_line(ticket.title), _one_line(organisation)])
 
 
-def centre_id_of(ticket: Ticket) -> int | None:
-    """The centre answering for the ticket: its site's, else its team's."""
-    if ticket.site_id and ticket.site.centre_id:
-        return ticket.site.centre_id
-    return ticket.team.centre_id if ticket.team_id else None
-
-
 def logged(ticket: Ticket, by) -> None:
     """A new ticket: the customers hear it is logged; a new Level I/II fault goes to the group robots."""
     _tell_customers(
@@ -101,7 +94,7 @@ def logged(ticket: Ticket, by) -> None:
     event = NEW_FAULT_EVENTS.get(ticket.level) if ticket.kind == Kind.FAULT else None
     if event is None:
         return
-    robots = outbox.Subscriptions().hearing(event, centre_id=centre_id_of(ticket), team_ids=[ticket.team_id])
+    robots = outbox.Subscriptions().hearing(event, centre_id=ticket.centre_id, team_ids=[ticket.team_id])
     if robots:
         outbox.queue_robot(
             robots,

@@ -120,6 +120,12 @@ def status_change(act_name: str) -> dict:
     return {"status": target} if target else {}
 
 
+def require_engineer(person) -> None:
+    """Only engineers (and managers, who also work tickets) are put on a ticket or complained about."""
+    if person.role not in (Role.ENGINEER, Role.MANAGER):
+        raise TicketError(_("%(person)s is not an engineer.") % {"person": person})
+
+
 def team_for_assignee(assignee, *, team: Team | None, current_team: Team | None, centre) -> Team | None:
     """
     The team a ticket goes to when given to `team` and/or `assignee`. The engineer is one of the
@@ -128,8 +134,7 @@ def team_for_assignee(assignee, *, team: Team | None, current_team: Team | None,
     """
     if assignee is None:
         return team
-    if assignee.role not in (Role.ENGINEER, Role.MANAGER):
-        raise TicketError(_("%(person)s is not an engineer.") % {"person": assignee})
+    require_engineer(assignee)
     if team is not None:
         if not team.members.filter(pk=assignee.pk).exists():
             raise TicketError(

@@ -16,7 +16,7 @@ from customers.services import Reason, contract_state, judge
 from .. import deadlines, notify
 from ..choices import CUSTOMER_KINDS, Channel, Event, Kind, Level, Status, Urgency
 from ..models import Ticket, TicketCounter, TimelineEvent
-from .core import TicketError, require, team_for_assignee
+from .core import TicketError, require, require_engineer, team_for_assignee
 
 
 @dataclass
@@ -96,9 +96,8 @@ def _check_complaint(details: CallDetails) -> None:
             _("There is no ticket %(number)s of %(organisation)s.")
             % {"number": about.number, "organisation": details.organisation}
         )
-    engineer = details.about_engineer
-    if engineer is not None and engineer.role not in (Role.ENGINEER, Role.MANAGER):
-        raise TicketError(_("%(person)s is not an engineer.") % {"person": engineer})
+    if details.about_engineer is not None:
+        require_engineer(details.about_engineer)
 
 
 def billing_of(details: CallDetails) -> str:
