@@ -16,11 +16,21 @@ class Organisation(models.Model):
     short_name = models.CharField(_("short name"), max_length=50, blank=True)
     address = models.CharField(_("address"), max_length=300, blank=True)
     notes = models.TextField(_("notes"), blank=True)
+    # The one organisation of calls whose customer is not known yet ("customer to be confirmed"):
+    # the desk logs them for triage and names the real customer later.
+    is_placeholder = models.BooleanField(_("customer to be confirmed"), default=False, editable=False)
 
     class Meta:
         verbose_name = _("customer organisation")
         verbose_name_plural = _("customer organisations")
         ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_placeholder"],
+                condition=models.Q(is_placeholder=True),
+                name="one_placeholder_organisation",
+            )
+        ]
 
     def __str__(self):
         return self.name

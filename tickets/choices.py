@@ -106,6 +106,9 @@ class Event(models.TextChoices):
     """What a timeline row records."""
 
     LOGGED = "logged", _("Call logged")
+    FILED = "filed", _("Submitted on the portal")
+    CUSTOMER_IDENTIFIED = "customer_identified", _("Customer identified")
+    RATED = "rated", _("Service rated")
     ANSWERED = "answered", _("Answered on the spot")
     ASSIGNED = "assigned", _("Assigned")
     ACCEPTED = "accepted", _("Accepted")

@@ -169,6 +169,9 @@ class Ticket(models.Model):
         related_name="complaints",
         db_index=False,
     )
+    # Who called, as the caller said it, when the customer is still to be confirmed.
+    caller_name = models.CharField(_("caller's name"), max_length=100, blank=True)
+    caller_phone = models.CharField(_("caller's phone"), max_length=32, blank=True)
     about_engineer = models.ForeignKey(
         User,
         verbose_name=_("complaint about engineer"),
@@ -334,6 +337,8 @@ class Visit(models.Model):
     arrived_at = models.DateTimeField(_("arrived at"), null=True, blank=True)
     departed_at = models.DateTimeField(_("departed at"), null=True, blank=True)
     signed_off_by = models.CharField(_("signed off by (customer)"), max_length=100, blank=True)
+    # The customer's signature drawn on the engineer's screen at departure (a PNG).
+    signature = models.FileField(_("customer's signature"), upload_to="signatures/%Y/%m/", blank=True)
     note = models.TextField(_("note"), blank=True)
 
     class Meta:
@@ -496,3 +501,57 @@ class FaultReport(models.Model):
 
     def __str__(self):
         return self.ticket.number
+
+
+class StagedUpload(models.Model):
+    """
+    A file chosen in a form that was refused: kept for the same person so that they need not choose
+    it again; it becomes an attachment when the form is accepted, and is deleted after a day.
+    """
+
+    owner = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    file = models.FileField(upload_to=attachment_path)
+    original_name = models.CharField(max_length=255)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self):
+        return self.original_name
+
+
+class ServiceRating(models.Model):
+    """The customer's score (5 best, 1 worst, 0 not applicable) given when confirming the resolution."""
+
+    ticket = models.OneToOneField(Ticket, on_delete=models.CASCADE, related_name="rating")
+    score = models.PositiveSmallIntegerField(_("score"))
+    comment = models.TextField(_("comment"), blank=True)
+    rated_by = models.ForeignKey(User, verbose_name=_("rated by"), on_delete=models.PROTECT)
+    rated_at = models.DateTimeField(_("rated at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("service rating")
+        verbose_name_plural = _("service ratings")
+        constraints = [models.CheckConstraint(condition=Q(score__lte=5), name="rating_score_0_to_5")]
+
+    def __str__(self):
+        return f"{self.ticket.number} · {self.score}"
+
+
+class SavedFilter(models.Model):
+    """A ticket list filter a staff member named and keeps for later: its query string."""
+
+    owner = models.ForeignKey(User, on_delete=models.CASCADE, related_name="saved_filters")
+    name = models.CharField(_("name"), max_length=60)
+    query = models.CharField(_("filter"), max_length=2000)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("saved filter")
+        verbose_name_plural = _("saved filters")
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["owner", "name"], name="saved_filter_name_per_owner")]
+
+    def __str__(self):
+        return self.name
