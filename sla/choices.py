@@ -1,5 +1,6 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class DayKind(models.TextChoices):
@@ -12,8 +13,9 @@ class Target(models.TextChoices):
 
     RESPONSE = "response", _("First response")
     ARRIVAL = "arrival", _("On-site arrival")
-    WORKAROUND = "workaround", _("Workaround")
-    RESOLUTION = "resolution", _("Resolution")
+    # The clocks read as promises kept (临时方案, 故障恢复), not as the ticket's text fields.
+    WORKAROUND = "workaround", pgettext_lazy("deadline", "Workaround")
+    RESOLUTION = "resolution", pgettext_lazy("deadline", "Resolution")
     REPORT = "report", _("Fault handling report")
     EMERGENCY_PLAN = "emergency_plan", _("Emergency plan")
 
