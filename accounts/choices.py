@@ -1,5 +1,6 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Role(models.TextChoices):
@@ -17,6 +18,22 @@ class Tier(models.IntegerChoices):
     LOCAL = 1, _("Tier 1 · local service specialist")
     DEDICATED = 2, _("Tier 2 · dedicated maintenance team")
     EXPERT = 3, _("Tier 3 · product and technical experts")
+
+
+# A tier's short name, as staff say it: "Tier 2" (二线). Customers are never shown a tier.
+TIER_NAMES = {
+    Tier.LOCAL: pgettext_lazy("support tier", "Tier 1"),
+    Tier.DEDICATED: pgettext_lazy("support tier", "Tier 2"),
+    Tier.EXPERT: pgettext_lazy("support tier", "Tier 3"),
+}
+
+
+def tier_name(tier) -> str:
+    """The short name of support tier 1, 2 or 3 in the current language; other values as they are."""
+    try:
+        return str(TIER_NAMES[int(tier)])
+    except (KeyError, TypeError, ValueError):
+        return str(tier)
 
 
 class ShiftKind(models.TextChoices):

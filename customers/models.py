@@ -103,6 +103,17 @@ class Contact(models.Model):
     def __str__(self):
         return self.name
 
+    def clean(self):
+        # A portal user of the customer to be confirmed would see every unidentified caller's call.
+        if self.user_id and self.organisation_id and self.organisation.is_placeholder:
+            raise ValidationError(
+                {
+                    "user": _(
+                        "The customer to be confirmed has no portal users: link the user to a real customer."
+                    )
+                }
+            )
+
 
 class ContractQuerySet(models.QuerySet):
     def lapsed(self, today):

@@ -149,17 +149,21 @@ def queue_many(messages: Iterable[Message]) -> int:
     """
     `queue` for many messages at once (the SLA sweep's batches); returns how many rows were
     written. On PostgreSQL the database makes the rows, one per recipient and channel, in one
-    statement; elsewhere, or for keys too long to suffix as they are, `queue`'s way in bulk.
+    statement per set of channels; elsewhere, or for keys too long to suffix as they are,
+    `queue`'s way in bulk.
     """
-    messages = list(messages)
-    if not messages:
-        return 0
-    channels = messages[0].channels
+    by_channels: dict[tuple, list[Message]] = {}
+    for message in messages:
+        by_channels.setdefault(tuple(message.channels), []).append(message)
+    return sum(_queue_alike(alike, channels) for channels, alike in by_channels.items())
+
+
+def _queue_alike(messages: list[Message], channels: tuple) -> int:
+    """`queue_many` for messages on the same channels (a digest's e-mail differs from its in-app row)."""
     if (
         connection.vendor == "postgresql"
         and Channel.WEBHOOK not in channels
         and not any(message.addresses for message in messages)
-        and all(message.channels == channels for message in messages)
         and all(0 < len(message.dedupe_key) <= DEDUPE_KEY_LENGTH - 40 for message in messages)
     ):
         return _insert_many(messages, list(dict.fromkeys(channels)))

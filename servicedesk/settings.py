@@ -9,6 +9,7 @@ from pathlib import Path
 
 import environ
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("VAR_DIR", default=str(BASE_DIR / "var")))
@@ -19,7 +20,9 @@ DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env("SECRET_KEY", default="dev-only-not-secret")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
-SITE_NAME = env("SITE_NAME", default="servicedesk")
+# The product's name in the header and page titles: 售后服务台 in Chinese, "Service desk" in
+# English, unless a deployment names its own (one name for every language).
+SITE_NAME = env("SITE_NAME", default="") or pgettext_lazy("product name", "Service desk")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -240,6 +243,11 @@ CELERY_BEAT_SCHEDULE = {
     },
     "close-unconfirmed-tickets": {
         "task": "tickets.tasks.auto_close_task",
+        "schedule": 60 * 60,
+    },
+    # Files kept from refused portal forms, a day old: their forms were never sent again.
+    "delete-old-staged-uploads": {
+        "task": "tickets.tasks.delete_old_staged_uploads_task",
         "schedule": 60 * 60,
     },
     "deliver-pending-notifications": {

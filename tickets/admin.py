@@ -7,6 +7,9 @@ from .models import (
     EmergencyPlan,
     FaultReport,
     RiskApproval,
+    SavedFilter,
+    ServiceRating,
+    StagedUpload,
     Ticket,
     TicketCounter,
     TimelineEvent,
@@ -143,3 +146,31 @@ class EmergencyPlanAdmin(admin.ModelAdmin):
 @admin.register(TicketCounter)
 class TicketCounterAdmin(admin.ModelAdmin):
     list_display = ["year", "last"]
+
+
+@admin.register(ServiceRating)
+class ServiceRatingAdmin(admin.ModelAdmin):
+    list_display = ["ticket", "score", "rated_by", "rated_at"]
+    list_filter = ["score"]
+    search_fields = ["ticket__number", "comment"]
+    raw_id_fields = ["ticket", "rated_by"]
+    date_hierarchy = "rated_at"
+
+
+@admin.register(StagedUpload)
+class StagedUploadAdmin(admin.ModelAdmin):
+    """Files kept from refused portal forms; deleted after a day by the beat."""
+
+    list_display = ["original_name", "owner", "content_type", "size", "created_at"]
+    search_fields = ["original_name", "owner__username"]
+    raw_id_fields = ["owner"]
+    readonly_fields = ["file", "sha256"]
+
+
+@admin.register(SavedFilter)
+class SavedFilterAdmin(admin.ModelAdmin):
+    """The ticket list filters people named and kept."""
+
+    list_display = ["name", "owner", "query", "created_at"]
+    search_fields = ["name", "owner__username"]
+    raw_id_fields = ["owner"]

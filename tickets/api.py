@@ -49,6 +49,7 @@ from .serializers import (
     EscalateSerializer,
     FaultReportSerializer,
     GiveWorkaroundSerializer,
+    IdentifyCustomerSerializer,
     LogWorkSerializer,
     PauseSerializer,
     ReopenSerializer,
@@ -347,7 +348,11 @@ class TicketViewSet(viewsets.GenericViewSet):
 
     @act("depart", DepartSerializer, services.record_departure)
     def depart(self, request, number=None):
-        """The engineer leaves the site, with the customer's sign-off when given."""
+        """
+        The engineer leaves the site, with the customer's sign-off when given: the typed name
+        (`signed_off_by`) and the signature drawn on the screen (`signature`, a PNG data URL of
+        at most 300 KB), which the visits then link as `signature_url`.
+        """
 
     @act("log_work", LogWorkSerializer, services.log_work)
     def log_work(self, request, number=None):
@@ -381,6 +386,10 @@ class TicketViewSet(viewsets.GenericViewSet):
     @act("set_billing", SetBillingSerializer, services.set_billing)
     def set_billing(self, request, number=None):
         """Correct whether the work is covered (contract, warranty) or charged (per call, per year)."""
+
+    @act("identify_customer", IdentifyCustomerSerializer, services.identify_customer)
+    def identify_customer(self, request, number=None):
+        """Name the real customer of a call "to be confirmed": its site, contract and billing follow."""
 
     @act("analyse", AnalyseSerializer, services.analyse)
     def analyse(self, request, number=None):

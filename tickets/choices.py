@@ -141,3 +141,14 @@ class Event(models.TextChoices):
     AUTO_CLOSED = "auto_closed", _("Closed automatically")
     EMERGENCY_PLAN = "emergency_plan", _("Emergency plan delivered")
     BILLING_CHANGED = "billing_changed", _("Billing changed")
+
+
+class Score(models.IntegerChoices):
+    """The customer's rating of the service when confirming a resolution (`ServiceRating.score`)."""
+
+    VERY_SATISFIED = 5, _("Very satisfied")
+    SATISFIED = 4, _("Satisfied")
+    NEUTRAL = 3, _("Neutral")
+    DISSATISFIED = 2, _("Dissatisfied")
+    VERY_DISSATISFIED = 1, _("Very dissatisfied")
+    NOT_APPLICABLE = 0, _("Not applicable")

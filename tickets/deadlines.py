@@ -17,7 +17,7 @@ from accounts.models import SupportCentre, Team, User
 from accounts.selectors import on_duty
 from customers.models import Organisation, Site
 from notifications import services as outbox
-from notifications.choices import RobotEvent
+from notifications.choices import Channel, RobotEvent
 from servicedesk.bulk import insert_rows, update_rows
 from sla import services as clock
 from sla.businesstime import is_open
@@ -355,16 +355,19 @@ class Batch:
                     direct.append(person)
             if direct:
                 kept.append(replace(message, recipients=direct))
-        return kept + [digest(person, kind, covered) for (_, kind), (person, covered) in digests.items()]
+        return kept + [
+            each for (_, kind), (person, covered) in digests.items() for each in digest(person, kind, covered)
+        ]
 
 
 DIGEST_LINES = 50
 
 
-def digest(person: User, kind: str, messages: list[outbox.Message]) -> outbox.Message:
+def digest(person: User, kind: str, messages: list[outbox.Message]) -> list[outbox.Message]:
     """
     One message for `person` (or group robot) that stands for `messages` (all of `kind`),
-    listing their subjects.
+    listing their subjects. Each subject begins with its ticket's number, which the in-app list
+    makes a link; the e-mail gives each ticket's full address under its subject instead.
     """
     if kind == "ticket.sla_warning":
         subject = _("%(count)s ticket deadlines due soon") % {"count": len(messages)}
@@ -375,15 +378,21 @@ def digest(person: User, kind: str, messages: list[outbox.Message]) -> outbox.Me
         lines.append(_("… and %(count)s more.") % {"count": len(messages) - DIGEST_LINES})
     # The same batch always makes the same digest: its key names what it stands for.
     covered = hashlib.sha256("|".join(message.dedupe_key for message in messages).encode()).hexdigest()[:32]
-    # A person's digest is an outbox.Message, a robot's an outbox.RobotMessage.
-    return type(messages[0])(
-        [person],
-        kind=kind,
-        subject=subject,
-        body="\n".join(lines),
-        url="/tickets/",
-        dedupe_key=f"digest-{covered}",
-    )
+    common = {"kind": kind, "subject": subject, "url": "/tickets/", "dedupe_key": f"digest-{covered}"}
+    if isinstance(messages[0], outbox.RobotMessage):
+        return [outbox.RobotMessage([person], body="\n".join(lines), **common)]
+    channels = messages[0].channels
+    others = tuple(channel for channel in channels if channel != Channel.EMAIL)
+    digests = [outbox.Message([person], body="\n".join(lines), channels=others, **common)] if others else []
+    if Channel.EMAIL in channels:
+        linked = [
+            f"{message.subject}\n{outbox.absolute_url(message.url)}" if message.url else message.subject
+            for message in messages[:DIGEST_LINES]
+        ] + lines[DIGEST_LINES:]  # "… and 12 more."
+        digests.append(
+            outbox.Message([person], body="\n\n".join(linked), channels=(Channel.EMAIL,), **common)
+        )
+    return digests
 
 
 # Who a lapsed complaint reaches at each level: its team's supervisor, then the centre manager,

@@ -5,14 +5,20 @@ import datetime
 import django_filters
 from django import forms
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import Exists, OuterRef, Q
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, F, OuterRef, Q, Subquery
+from django.http import QueryDict
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from sla.models import Deadline
 
-from .choices import Kind, Level, Status, Urgency
-from .models import Ticket
+from .choices import OPEN_STATUSES, Kind, Level, Status, Urgency
+from .models import SavedFilter, Ticket
+
+# The status filter's one value that is not a status: every status of a ticket still being worked.
+ALL_OPEN = "open"
+STATUS_CHOICES = [(ALL_OPEN, gettext_lazy("All open")), *Status.choices]
 
 
 class UnknownParameter(ValueError):
@@ -99,9 +105,83 @@ class IdFilter(django_filters.NumberFilter):
     field_class = forms.IntegerField
 
 
+def with_next_deadline(queryset):
+    """
+    Each ticket with `next_due_at` and `next_due_kind`: its open deadline that falls due first,
+    paused ones left out (their clock is stopped); both None when it has none. Two correlated
+    subqueries of the same statement, so a page of tickets costs no query per row.
+    """
+    deadlines = (
+        Deadline.objects.open()
+        .filter(
+            content_type=ContentType.objects.get_for_model(Ticket),
+            object_id=OuterRef("pk"),
+            paused_at__isnull=True,
+        )
+        .order_by("due_at", "pk")
+    )
+    return queryset.annotate(
+        next_due_at=Subquery(deadlines.values("due_at")[:1]),
+        next_due_kind=Subquery(deadlines.values("kind")[:1]),
+    )
+
+
+class StatusFilter(django_filters.MultipleChoiceFilter):
+    """Several statuses at once; `open` stands for every open status."""
+
+    def filter(self, queryset, value):
+        if not value:
+            return queryset
+        statuses = set(value)
+        if ALL_OPEN in statuses:
+            statuses.discard(ALL_OPEN)
+            statuses.update(OPEN_STATUSES)
+        return queryset.filter(status__in=sorted(statuses))
+
+
+class TicketOrderingFilter(django_filters.OrderingFilter):
+    """
+    Sorts by a column either way, empty values (no level, nobody assigned, no deadline) last both
+    ways, and the id breaking ties so that pages never repeat or skip a row.
+    """
+
+    # Each sort key of the query string and the fields it orders by, in turn.
+    KEYS = {
+        "created_at": ("created_at",),
+        "updated_at": ("updated_at",),
+        "number": ("number",),
+        "title": ("title",),
+        "level": ("level",),
+        "urgency": ("urgency",),
+        "status": ("status",),
+        "organisation": ("organisation__name",),
+        "team": ("team__name",),
+        "assignee": ("assignee__display_name", "assignee__username"),
+        "next_due": ("next_due_at",),
+    }
+
+    def __init__(self, *args, **kwargs):
+        kwargs["fields"] = {key: key for key in self.KEYS}
+        super().__init__(*args, **kwargs)
+
+    def filter(self, queryset, value):
+        if not value:
+            return queryset
+        if any(term.lstrip("-") == "next_due" for term in value):
+            queryset = with_next_deadline(queryset)
+        order = []
+        for term in value:
+            descending = term.startswith("-")
+            for field in self.KEYS[term.lstrip("-")]:
+                order.append(F(field).desc(nulls_last=True) if descending else F(field).asc(nulls_last=True))
+        order.append("-pk" if value[0].startswith("-") else "pk")
+        return queryset.order_by(*order)
+
+
 class TicketFilter(StrictQueryMixin, django_filters.FilterSet):
-    status = django_filters.MultipleChoiceFilter(
-        choices=Status.choices, help_text=gettext_lazy("Repeat for several statuses.")
+    status = StatusFilter(
+        choices=STATUS_CHOICES,
+        help_text=gettext_lazy("Repeat for several statuses; “open” stands for every open status."),
     )
     kind = django_filters.ChoiceFilter(choices=Kind.choices)
     level = django_filters.TypedChoiceFilter(choices=Level.choices, coerce=int)
@@ -121,11 +201,13 @@ class TicketFilter(StrictQueryMixin, django_filters.FilterSet):
         method="due_between", help_text=gettext_lazy("With an open deadline due at or before this time.")
     )
     q = django_filters.CharFilter(
-        method="search", help_text=gettext_lazy("Words in the number, title or description.")
+        method="search",
+        help_text=gettext_lazy(
+            "Words in the number, title or description, the equipment's serial number, the "
+            "organisation's name, or the contact's or caller's name or phone."
+        ),
     )
-    ordering = django_filters.OrderingFilter(
-        fields=["created_at", "updated_at", "level", "urgency", "status", "number"]
-    )
+    ordering = TicketOrderingFilter()
 
     class Meta:
         model = Ticket
@@ -148,6 +230,107 @@ class TicketFilter(StrictQueryMixin, django_filters.FilterSet):
         value = value.strip()
         if not value:
             return queryset
-        return queryset.filter(
-            Q(number__icontains=value) | Q(title__icontains=value) | Q(description__icontains=value)
+        # Every field is the ticket's own or one of its foreign keys: one row per ticket, no
+        # duplicates and no DISTINCT.
+        fields = (
+            "number",
+            "title",
+            "description",
+            "equipment__serial_number",
+            "organisation__name",
+            "contact__name",
+            "contact__phone",
+            "caller_name",
+            "caller_phone",
         )
+        match = Q()
+        for field in fields:
+            match |= Q(**{f"{field}__icontains": value})
+        return queryset.filter(match)
+
+
+# Saved filters: a staff member's named query strings of the ticket list.
+
+MAX_SAVED_FILTERS = 50
+
+
+class SavedFilterForm(forms.Form):
+    """A name for the filter now shown, and its query string (the list's, without the page)."""
+
+    name = forms.CharField(label=gettext_lazy("Name"), max_length=60, strip=True)
+    query = forms.CharField(max_length=2000, required=False, strip=True, widget=forms.HiddenInput)
+
+    def __init__(self, *args, owner, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.owner = owner
+        self.fields["name"].error_messages["required"] = _("Give the filter a name.")
+
+    def clean_name(self):
+        name = self.cleaned_data["name"]
+        if SavedFilter.objects.filter(owner=self.owner, name=name).exists():
+            raise forms.ValidationError(self.duplicate_message(name))
+        if SavedFilter.objects.filter(owner=self.owner).count() >= MAX_SAVED_FILTERS:
+            raise forms.ValidationError(
+                _("You can keep %(count)d filters: delete one first.") % {"count": MAX_SAVED_FILTERS}
+            )
+        return name
+
+    def clean_query(self):
+        return readable_query(self.cleaned_data["query"])
+
+    def save(self) -> SavedFilter | None:
+        """
+        Keep the filter under its name; None, with the error on the name, when the same person
+        saved one of that name a moment ago (the unique constraint decides).
+        """
+        try:
+            with transaction.atomic():
+                return SavedFilter.objects.create(
+                    owner=self.owner, name=self.cleaned_data["name"], query=self.cleaned_data["query"]
+                )
+        except IntegrityError:
+            self.add_error("name", self.duplicate_message(self.cleaned_data["name"]))
+            return None
+
+    @staticmethod
+    def duplicate_message(name: str) -> str:
+        return _("You already have a filter named “%(name)s”: choose another name.") % {"name": name}
+
+
+def readable_query(text: str) -> str:
+    """
+    The query string as the list reads it (without page or empty fields), or ValidationError
+    when the list would refuse it.
+    """
+    query = query_without_page(text)
+    try:
+        TicketFilter.check_query(query)
+    except UnknownParameter as error:
+        raise forms.ValidationError(error.message) from None
+    if not TicketFilter(query, queryset=Ticket.objects.none()).is_valid():
+        raise forms.ValidationError(_("This filter cannot be read: change it and save it again."))
+    return query.urlencode()
+
+
+def query_without_page(text: str) -> QueryDict:
+    """
+    The QueryDict of a query string without its page (a saved filter starts on page 1) and
+    without the empty fields a submitted filter form sends.
+    """
+    return meaningful(QueryDict(text.lstrip("?")))
+
+
+def meaningful(params: QueryDict) -> QueryDict:
+    """`params` without the page and without empty values: what the list shows, said shortly."""
+    query = QueryDict(mutable=True)
+    for key in params:
+        if key == "page":
+            continue
+        values = [value for value in params.getlist(key) if value.strip()]
+        if values:
+            query.setlist(key, values)
+    return query
+
+
+def saved_filters_of(owner) -> list[SavedFilter]:
+    return list(SavedFilter.objects.filter(owner=owner).order_by("name"))

@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.choices import Tier, tier_name
 from accounts.models import SupportCentre, Team
 from customers.choices import Billing, FaultArea
 from customers.models import Contact, Contract, Equipment, Organisation, Site
@@ -23,6 +24,7 @@ from .choices import (
     Level,
     ProblemType,
     Risk,
+    Score,
     Status,
     Urgency,
     WorkMethod,
@@ -285,6 +287,8 @@ class TimelineEvent(models.Model):
                     str(field.verbose_name),
                     {str(code): str(text) for code, text in field.flatchoices},
                 )
+            if name == "tier":  # a tier reads as staff say it: "Tier 2" (二线), not "2"
+                named = {str(tier): tier_name(tier) for tier in Tier.values}
             old = self.before.get(name, "")
             rows.append((label, named.get(str(old), old), named.get(str(new), new)))
         return rows
@@ -537,6 +541,11 @@ class ServiceRating(models.Model):
 
     def __str__(self):
         return f"{self.ticket.number} · {self.score}"
+
+    @property
+    def score_label(self) -> str:
+        """The score in words ("Very satisfied"), as the customer chose it."""
+        return str(Score(self.score).label) if self.score in Score.values else str(self.score)
 
 
 class SavedFilter(models.Model):

@@ -3,7 +3,7 @@
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from accounts.choices import Role
+from accounts.choices import Role, tier_name
 from notifications import services as outbox
 from notifications.choices import Channel, RobotEvent
 
@@ -203,7 +203,8 @@ def escalated_by_hand(ticket: Ticket, by, people, reason: str) -> None:
     outbox.queue(
         [person for person in people if person != by],
         kind="ticket.escalated",
-        subject=_("%(number)s escalated to tier %(tier)s") % {"number": ticket.number, "tier": ticket.tier},
+        subject=_("%(number)s escalated to %(tier)s")
+        % {"number": ticket.number, "tier": tier_name(ticket.tier)},
         body=reason[:500],
         url=_url(ticket),
     )

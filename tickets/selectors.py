@@ -1,11 +1,16 @@
 """Who may see which tickets, and the reads the pages need."""
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from accounts.choices import Role
 from accounts.models import User
 from customers.selectors import organisation_of
+from sla import services as clock
+from sla.choices import Target
 
 from .choices import Event
 from .models import Attachment, Comment, Ticket, TimelineEvent, Visit, WorkLog
@@ -79,9 +84,14 @@ def timeline_for(user: User, ticket: Ticket) -> list[TimelineEvent]:
     engineers' own notes and time, internal even where recorded before they were marked so).
     """
     events = ticket.events.select_related("actor")
-    if user.is_customer:
-        events = events.filter(is_internal=False).exclude(kind=Event.WORK_LOGGED)
-    return list(events)
+    if not user.is_customer:
+        return list(events)
+    # Nor the desk's own words: escalations between support tiers, and the tier a change moved it to.
+    events = list(events.filter(is_internal=False).exclude(kind__in=[Event.WORK_LOGGED, Event.ESCALATED]))
+    for event in events:
+        event.before = {name: value for name, value in event.before.items() if name != "tier"}
+        event.after = {name: value for name, value in event.after.items() if name != "tier"}
+    return events
 
 
 def work_logs_for(user: User, ticket: Ticket) -> list[WorkLog]:
@@ -94,6 +104,62 @@ def work_logs_for(user: User, ticket: Ticket) -> list[WorkLog]:
 def visits_for(user: User, ticket: Ticket) -> list[Visit]:
     """The trips to the site: when, who, and the customer's sign-off, for everyone on the ticket."""
     return list(ticket.visits.select_related("engineer"))
+
+
+def access_visit(user: User, pk: int) -> Visit:
+    """A visit of a ticket `user` may see (its signature is shown wherever the visit is); else 404."""
+    try:
+        return Visit.objects.select_related("ticket").get(pk=pk, ticket__in=visible_tickets(user))
+    except Visit.DoesNotExist:
+        raise Http404 from None
+
+
+@dataclass(frozen=True)
+class PromisedTime:
+    """One promise of the fault report: what was promised (the deadline's due time) and what happened."""
+
+    label: str
+    promised: datetime | None
+    actual: datetime | None
+    state: str
+
+
+# The report's promises, in the order the work goes, each with the ticket's own record of the act.
+REPORT_TARGETS = (
+    (Target.RESPONSE, "responded_at"),
+    (Target.ARRIVAL, "arrived_at"),
+    (Target.WORKAROUND, "workaround_at"),
+    (Target.RESOLUTION, "resolved_at"),
+)
+
+
+def promised_times(ticket: Ticket) -> list[PromisedTime]:
+    """
+    The promised and actual response, arrival, workaround and resolution of the ticket. A reopened
+    ticket has several resolution deadlines: the last one counts. A promise never made (no arrival
+    for remote work) is left out unless the act happened anyway.
+    """
+    latest = {deadline.kind: deadline for deadline in sorted(clock.deadlines_of(ticket), key=lambda d: d.pk)}
+    rows = []
+    for target, field in REPORT_TARGETS:
+        deadline = latest.get(f"ticket.{target}")
+        actual = getattr(ticket, field) or (deadline.met_at if deadline else None)
+        if deadline is None and actual is None:
+            continue
+        rows.append(
+            PromisedTime(
+                label=str(target.label),
+                promised=deadline.due_at if deadline else None,
+                actual=actual,
+                state=deadline.get_state_display() if deadline else "",
+            )
+        )
+    return rows
+
+
+def parts_awaited(user: User, ticket: Ticket) -> list[TimelineEvent]:
+    """The "wait for parts" steps of the ticket, each naming the part awaited, oldest first."""
+    return [event for event in timeline_for(user, ticket) if event.kind == Event.WAITING_PARTS]
 
 
 def comments_for(user: User, ticket: Ticket) -> list[Comment]:

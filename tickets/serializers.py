@@ -28,9 +28,19 @@ from .choices import (
     Urgency,
     WorkMethod,
 )
-from .models import Attachment, Comment, EmergencyPlan, Ticket, TimelineEvent, Visit, WorkLog
+from .models import (
+    Attachment,
+    Comment,
+    EmergencyPlan,
+    ServiceRating,
+    Ticket,
+    TimelineEvent,
+    Visit,
+    WorkLog,
+)
 from .selectors import attachments_for, comments_for, complaints_about, timeline_for, visible_tickets
 from .services.intake import customer_request_problems
+from .uploads import SIGNATURE_FIELD_MAX, UploadRefused, signature_png
 
 # Reads
 
@@ -111,6 +121,9 @@ class WorkLogSerializer(serializers.ModelSerializer):
 
 class VisitSerializer(serializers.ModelSerializer):
     engineer = PersonSerializer(read_only=True)
+    signature_url = serializers.SerializerMethodField(
+        help_text=gettext_lazy("The customer's signature drawn at departure (a PNG), or null.")
+    )
 
     class Meta:
         model = Visit
@@ -121,8 +134,25 @@ class VisitSerializer(serializers.ModelSerializer):
             "arrived_at",
             "departed_at",
             "signed_off_by",
+            "signature_url",
             "note",
         ]
+        read_only_fields = fields
+
+    def get_signature_url(self, visit) -> str | None:
+        if not visit.signature:
+            return None
+        url = reverse("tickets:visit_signature", args=[visit.pk])
+        request = self.context.get("request")
+        return request.build_absolute_uri(url) if request else url
+
+
+class RatingSerializer(serializers.ModelSerializer):
+    rated_by = PersonSerializer(read_only=True)
+
+    class Meta:
+        model = ServiceRating
+        fields = ["score", "comment", "rated_by", "rated_at"]
         read_only_fields = fields
 
 
@@ -132,6 +162,19 @@ class TicketListSerializer(serializers.ModelSerializer):
     team = NamedSerializer(read_only=True, allow_null=True)
     assignee = PersonSerializer(read_only=True, allow_null=True)
     is_paid_service = serializers.BooleanField(read_only=True)
+    tier = serializers.IntegerField(
+        read_only=True,
+        allow_null=True,
+        help_text=gettext_lazy("The support tier working on it: for staff; null for customers."),
+    )
+
+    def to_representation(self, ticket):
+        data = super().to_representation(ticket)
+        request = self.context.get("request")
+        if request is not None and request.user.is_customer:
+            # The support tier is the desk's own word: customers are not shown it.
+            data["tier"] = None
+        return data
 
     class Meta:
         model = Ticket
@@ -200,6 +243,11 @@ class TicketDetailSerializer(TicketListSerializer):
         help_text=gettext_lazy("Level I faults: the emergency plan delivered last, with its files.")
     )
     allowed_acts = serializers.SerializerMethodField()
+    rating = RatingSerializer(
+        read_only=True,
+        allow_null=True,
+        help_text=gettext_lazy("The customer's score of the service, given when confirming; null before."),
+    )
     timeline = serializers.SerializerMethodField()
     comments = serializers.SerializerMethodField()
     attachments = serializers.SerializerMethodField()
@@ -232,6 +280,7 @@ class TicketDetailSerializer(TicketListSerializer):
             "complaints",
             "emergency_plan",
             "allowed_acts",
+            "rating",
             "timeline",
             "comments",
             "attachments",
@@ -453,7 +502,21 @@ class ArriveSerializer(ActSerializer):
 
 class DepartSerializer(ActSerializer):
     signed_off_by = serializers.CharField(required=False, allow_blank=True, default="", max_length=100)
+    signature = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        max_length=SIGNATURE_FIELD_MAX,
+        trim_whitespace=True,
+        help_text=gettext_lazy("The customer's signature drawn on the screen: a PNG data URL."),
+    )
     note = serializers.CharField(required=False, allow_blank=True, default="")
+
+    def validate_signature(self, value: str) -> bytes:
+        try:
+            return signature_png(value)
+        except UploadRefused as refused:
+            raise serializers.ValidationError(refused.message) from None
 
 
 class LogWorkSerializer(ActSerializer):
@@ -488,8 +551,31 @@ class ResolveSerializer(ActSerializer):
     root_cause = serializers.CharField(required=False, allow_blank=True, default="")
 
 
+SCORE_REFUSED = gettext_lazy("The score is a whole number from 0 (not applicable) to 5 (very satisfied).")
+
+
 class ConfirmSerializer(ActSerializer):
+    """The customer confirms with a score (required of them); the desk may confirm without one."""
+
     note = serializers.CharField(required=False, allow_blank=True, default="")
+    score = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        default=None,
+        min_value=0,
+        max_value=5,
+        help_text=gettext_lazy(
+            "How was the service: 5 very satisfied … 1 very dissatisfied, 0 not applicable. "
+            "Required when a customer confirms."
+        ),
+        error_messages={"invalid": SCORE_REFUSED, "min_value": SCORE_REFUSED, "max_value": SCORE_REFUSED},
+    )
+    comment = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=gettext_lazy("A word on the service, kept with the score."),
+    )
 
 
 class ReopenSerializer(ActSerializer):
@@ -522,6 +608,14 @@ class DeliverEmergencyPlanSerializer(ActSerializer):
 class SetBillingSerializer(ActSerializer):
     billing = serializers.ChoiceField(choices=Billing.choices)
     reason = serializers.CharField()
+
+
+class IdentifyCustomerSerializer(ActSerializer):
+    organisation = serializers.PrimaryKeyRelatedField(
+        queryset=Organisation.objects.filter(is_placeholder=False)
+    )
+    contact = optional(Contact.objects.filter(organisation__is_placeholder=False))
+    serial_number = serializers.CharField(required=False, allow_blank=True, default="", max_length=64)
 
 
 class CommentCreateSerializer(ActSerializer):

@@ -6,6 +6,8 @@ formats, checked for a zip bomb) and zip archives of logs. Everything else, SVG 
 carry scripts), is refused.
 """
 
+import base64
+import binascii
 import codecs
 import re
 import struct
@@ -204,3 +206,79 @@ def _jpeg_size(head: bytes) -> tuple[int, int]:
             return width, height
         index += 2 + length
     return 0, 0
+
+
+# Previews: the few types a browser shows by itself without running anything in them. SVG and HTML
+# are never among them (they carry scripts); everything else leaves as a download.
+PREVIEWABLE = ("image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf")
+
+
+def is_previewable(content_type: str, head: bytes) -> bool:
+    """
+    Whether a stored file may be shown inline: its recorded type is one a browser previews and
+    its first bytes say the same (a file altered on disk, or recorded wrongly, is downloaded).
+    """
+    sniffed = sniff(head[:4096])
+    return content_type in PREVIEWABLE and sniffed is not None and sniffed.content_type == content_type
+
+
+# The customer's signature drawn at departure: a PNG sent as a data URL.
+SIGNATURE_MAX_BYTES = 300 * 1024
+SIGNATURE_MAX_SIDE = 4096
+SIGNATURE_PREFIX = "data:image/png;base64,"
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+# The longest data URL a form or the API reads, far above the PNG's limit (which `signature_png`
+# checks with a clearer message) and bounded all the same.
+SIGNATURE_FIELD_MAX = 4 * SIGNATURE_MAX_BYTES
+
+
+def signature_png(data_url: str) -> bytes:
+    """
+    The PNG a drawn signature's data URL holds (empty when nothing was drawn); refuses anything
+    that is not a PNG of reasonable size, with a message that says what to do.
+    """
+    data_url = (data_url or "").strip()
+    if not data_url:
+        return b""
+    if not data_url.startswith(SIGNATURE_PREFIX):
+        raise UploadRefused(
+            _("The signature must be a PNG picture drawn on the page. Clear it and sign again.")
+        )
+    encoded = data_url.removeprefix(SIGNATURE_PREFIX)
+    # Checked before decoding: base64 takes 4 characters for every 3 bytes.
+    if len(encoded) > (SIGNATURE_MAX_BYTES + 2) // 3 * 4:
+        raise _signature_too_big()
+    try:
+        data = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        raise UploadRefused(_("The signature could not be read. Clear it and sign again.")) from None
+    check_signature(data)
+    return data
+
+
+def check_signature(data: bytes) -> None:
+    """A signature's bytes are a PNG, within the size limit and of a sensible width and height."""
+    if len(data) > SIGNATURE_MAX_BYTES:
+        raise _signature_too_big()
+    width, height = struct.unpack(">II", data[16:24]) if len(data) >= 24 else (0, 0)
+    if not data.startswith(PNG_MAGIC) or data[12:16] != b"IHDR" or not (width and height):
+        raise UploadRefused(_("The signature is not a PNG picture. Clear it and sign again."))
+    if width > SIGNATURE_MAX_SIDE or height > SIGNATURE_MAX_SIDE:
+        raise UploadRefused(
+            _("The signature is %(width)s × %(height)s pixels: too large.")
+            % {"width": width, "height": height}
+        )
+
+
+def _signature_too_big() -> UploadRefused:
+    return UploadRefused(
+        _("The signature is larger than %(limit)s. Clear it and sign again with simpler strokes.")
+        % {"limit": filesizeformat(SIGNATURE_MAX_BYTES)}
+    )
+
+
+# What the file inputs offer to choose: the kinds `check_upload` accepts ("image/*" makes a phone
+# offer its camera and gallery; an image of another type is refused with a message).
+ACCEPTED_FILES = ",".join(
+    ["image/*", "application/pdf", ".pdf", *TEXT.extensions, ".docx", ".xlsx", ".pptx", ".zip"]
+)

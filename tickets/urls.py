@@ -5,7 +5,12 @@ from .views import detail, intake, lists, portal, queue, work
 app_name = "tickets"
 urlpatterns = [
     path("intake/", intake.intake, name="intake"),
+    path("intake/contact/", intake.add_contact, name="intake_add_contact"),
+    path("intake/customer/", intake.add_customer, name="intake_add_customer"),
+    path("intake/engineers/", intake.engineer_options, name="intake_engineers"),
     path("tickets/", lists.ticket_list, name="list"),
+    path("tickets/filters/save/", lists.save_filter, name="save_filter"),
+    path("tickets/filters/<int:pk>/delete/", lists.delete_filter, name="delete_filter"),
     path("sla/queue/", queue.sla_queue, name="queue"),
     path("work/", work.my_work, name="my_work"),
     path("portal/", portal.portal, name="portal"),
@@ -22,4 +27,6 @@ urlpatterns = [
         name="record_consent",
     ),
     path("attachments/<int:pk>/", detail.download, name="attachment"),
+    path("attachments/<int:pk>/preview/", detail.preview, name="attachment_preview"),
+    path("visits/<int:pk>/signature/", detail.visit_signature, name="visit_signature"),
 ]

@@ -4,19 +4,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('customers', '0003_warranty_dates_scope_paid_service'),
+        ("customers", "0003_warranty_dates_scope_paid_service"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='organisation',
-            name='is_placeholder',
-            field=models.BooleanField(default=False, editable=False, verbose_name='customer to be confirmed'),
+            model_name="organisation",
+            name="is_placeholder",
+            field=models.BooleanField(default=False, editable=False, verbose_name="customer to be confirmed"),
         ),
         migrations.AddConstraint(
-            model_name='organisation',
-            constraint=models.UniqueConstraint(condition=models.Q(('is_placeholder', True)), fields=('is_placeholder',), name='one_placeholder_organisation'),
+            model_name="organisation",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("is_placeholder", True)),
+                fields=("is_placeholder",),
+                name="one_placeholder_organisation",
+            ),
         ),
     ]

@@ -142,16 +142,20 @@ def act_form(page: Page, act: str):
 
 def do_act(page: Page, act: str, **fields: str) -> None:
     """
-    Perform one act from the ticket page: an act without fields is a plain button; an act with
-    fields is a <details> whose summary opens its form. `fields` are filled by name (a select takes
-    the option's value or label).
+    Perform one act from the ticket page: the likely next step is one large button, its form
+    already open; the others fold under "More steps", where an act without fields is a plain
+    button and an act with fields a <details> whose summary opens its form. `fields` are filled
+    by name (a select takes the option's value or label). The page swaps the ticket in place.
     """
     form = act_form(page, act)
     expect(form).to_have_count(1)
+    more = page.locator("main details.more-steps", has=page.locator(act_selector(act)))
+    if more.count() and more.get_attribute("open") is None:
+        more.locator("summary").first.click()
     details = page.locator("main details.act", has=page.locator(act_selector(act)))
-    if details.count():
-        if details.get_attribute("open") is None:
-            details.locator("summary").click()
+    if details.count() and details.get_attribute("open") is None:
+        details.locator("summary").click()
+    if fields:
         assert_labelled(page)
         for name, value in fields.items():
             field = form.locator(f"[name={name}]")
@@ -159,10 +163,19 @@ def do_act(page: Page, act: str, **fields: str) -> None:
                 field.select_option(value)
             else:
                 field.fill(value)
-    else:
-        assert not fields, f"the {act} act takes no fields"
-    with page.expect_navigation():
+    submit_in_place(page, form)
+
+
+def submit_in_place(page: Page, form) -> None:
+    """Send a form of the ticket page: htmx swaps the ticket's content in place, with no new page."""
+    action = form.get_attribute("action")
+
+    def sent(response) -> bool:
+        return response.request.method == "POST" and response.url.endswith(action)
+
+    with page.expect_response(sent):
         form.locator("button[type=submit]").click()
+    page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
 
 
 def flash_text(page: Page) -> str:

@@ -7,7 +7,7 @@ from tickets import services
 from tickets.choices import Channel, Event, Level, Status
 from tickets.models import Ticket
 
-from .harness import do_act, t, ticket_number_in
+from .harness import act_form, do_act, t, ticket_number_in
 
 # Each language on each screen, and each way the story ends in each language and on each screen.
 RUNS = [
@@ -80,7 +80,11 @@ def test_customer_files_and_follows_a_request(
 
     # and: alice confirms the resolution, or reopens it with a reason
     if ending == "confirm":
-        do_act(page, "confirm", note="谢谢 / thank you")
+        # Confirming is the likely next step: its form is open, and asks for a score.
+        form = act_form(page, "confirm")
+        form.locator("input[name=score][value='5']").check()
+        form.locator("[name=comment]").fill("谢谢 / thank you")
+        form.locator("button[type=submit]").click()
         expected, event = Status.CLOSED, Event.CONFIRMED
     else:
         do_act(page, "reopen", reason="告警又出现了 / the alarm is back")

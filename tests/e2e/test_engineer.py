@@ -3,13 +3,15 @@
 import pytest
 from playwright.sync_api import expect
 
+from tickets.acts import ACTS
 from tickets.choices import Event, Status, WorkMethod
 
 from .harness import LANGUAGES, do_act, t
 
 
 def done(language: str, act: str) -> str:
-    return t(language, "%(act)s: done.") % {"act": t(language, act)}
+    """What the page says once the act (named by its button's label) succeeded."""
+    return t(language, next(each.done for each in ACTS.values() if t("en", each.label) == act))
 
 
 def expect_status(page, language: str, status: Status) -> None:

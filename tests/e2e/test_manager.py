@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 from sla import services as clock
 from sla.choices import State
 from sla.models import Deadline
+from tickets.acts import ACTS
 from tickets.choices import Event, Level
 
 from .harness import LANGUAGES, do_act, t
@@ -56,9 +57,7 @@ def test_manager_sees_a_breach_escalate_and_reassigns(page_as, world, shot, asse
         )
 
         # then: the timeline shows the assignment
-        expect(page.locator("main .flash-success")).to_have_text(
-            t(language, "%(act)s: done.") % {"act": t(language, "Assign")}
-        )
+        expect(page.locator("main .flash-success")).to_have_text(t(language, ACTS["assign"].done))
         assigned = page.locator("main .timeline .event-assigned").last
         expect(assigned).to_contain_text(str(world.engineer2))
         expect(assigned).to_contain_text("请陈工今天处理 / for Chen today")

@@ -135,7 +135,7 @@ def test_b_requests_succeed_while_redis_is_down_and_the_outbox_drains_after(
     # then: every e-mail was sent, and arrived exactly once
     assert set(emails.values_list("status", flat=True)) == {Status.SENT}
     subjects = {
-        (engineer.email, f"[servicedesk] {subject}") for subject in emails.values_list("subject", flat=True)
+        (engineer.email, f"[Service desk] {subject}") for subject in emails.values_list("subject", flat=True)
     }
 
     def engineers_mail() -> dict:  # the customer's own notices of each request go out too

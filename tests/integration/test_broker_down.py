@@ -70,7 +70,8 @@ def log_call_at_intake(client, device, team, assignee=None) -> Ticket:
     response = client.post(
         "/intake/",
         {
-            **({"assignee": assignee.pk} if assignee else {}),
+            # Nobody named: the agent says so (the team picks the call up).
+            **({"assignee": assignee.pk} if assignee else {"leave_with_team": "on"}),
             "organisation": device.site.organisation.pk,
             "contract_number": device.contract.number,
             "site": device.site.pk,

@@ -153,7 +153,7 @@ def test_email_is_sent_after_commit_with_the_link(carol, django_capture_on_commi
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
     assert message.to == ["carol@example.com"]
-    assert message.subject == "[servicedesk] SD-2026-000001 assigned to you"
+    assert message.subject == "[Service desk] SD-2026-000001 assigned to you"
     assert message.body == ("Please call the customer.\n\nhttps://desk.example.com/tickets/SD-2026-000001/")
     row = Notification.objects.get()
     assert (row.status, row.attempts, row.last_error) == (Status.SENT, 1, "")
@@ -284,7 +284,7 @@ def test_sweep_sends_oldest_first_up_to_the_limit(carol):
         sent = services.deliver_pending(limit=1)
     # then
     assert sent == 1
-    assert [message.subject for message in mail.outbox] == ["[servicedesk] first"]
+    assert [message.subject for message in mail.outbox] == ["[Service desk] first"]
 
 
 def test_sweep_continues_after_a_failure(carol, wecom):
@@ -671,7 +671,7 @@ def test_a_large_hand_over_goes_in_chunks_and_sends_each_once(carol, monkeypatch
     # then: two chunk tasks (10 and 5), and every e-mail sent once
     assert [len(payload) for payload in published] == [10, 5]
     assert sorted(message.subject for message in mail.outbox) == sorted(
-        f"[servicedesk] {row.subject}" for row in rows
+        f"[Service desk] {row.subject}" for row in rows
     )
     assert set(Notification.objects.values_list("status", flat=True)) == {Status.SENT}
 
@@ -786,9 +786,9 @@ def test_a_contact_without_an_account_is_mailed_when_the_ticket_is_logged_resolv
         tickets.confirm(Ticket.objects.get(pk=ticket.pk), by=agent)
     # then li gets each e-mail once, without the link to a page she cannot sign in to
     expected = [
-        f"[servicedesk] Your request {ticket.number} is logged: 核心交换机宕机",
-        f"[servicedesk] Your request {ticket.number} is resolved: please confirm",
-        f"[servicedesk] Your request {ticket.number} is closed",
+        f"[Service desk] Your request {ticket.number} is logged: 核心交换机宕机",
+        f"[Service desk] Your request {ticket.number} is resolved: please confirm",
+        f"[Service desk] Your request {ticket.number} is closed",
     ]
     assert mails_to("li@example.cn") == expected
     to_li = [message for message in mail.outbox if message.to == ["li@example.cn"]]
@@ -818,8 +818,8 @@ def test_a_contact_without_an_account_is_told_of_the_auto_close(
         with django_capture_on_commit_callbacks(execute=True):
             assert tickets.auto_close() == 1
     # then
-    assert mails_to("li@example.cn")[-1] == f"[servicedesk] Your request {ticket.number} was closed"
-    assert mails_to("li@example.cn").count(f"[servicedesk] Your request {ticket.number} was closed") == 1
+    assert mails_to("li@example.cn")[-1] == f"[Service desk] Your request {ticket.number} was closed"
+    assert mails_to("li@example.cn").count(f"[Service desk] Your request {ticket.number} was closed") == 1
 
 
 def test_a_cancelled_ticket_is_told_to_its_contact_without_an_account(
@@ -830,7 +830,7 @@ def test_a_cancelled_ticket_is_told_to_its_contact_without_an_account(
     with django_capture_on_commit_callbacks(execute=True):
         tickets.cancel(ticket, by=agent, reason="客户重复报修")
 
-    assert mails_to("li@example.cn")[-1] == f"[servicedesk] Your request {ticket.number} was cancelled"
+    assert mails_to("li@example.cn")[-1] == f"[Service desk] Your request {ticket.number} was cancelled"
     assert [message.body for message in mail.outbox if message.to == ["li@example.cn"]][-1] == "客户重复报修"
 
 
@@ -842,7 +842,7 @@ def test_a_contact_with_an_account_is_mailed_once_as_a_user(call, alice):
     ticket = call(contact=alice.contact)
     # then
     assert mails_to("alice@example.cn") == [
-        f"[servicedesk] Your request {ticket.number} is logged: 核心交换机宕机"
+        f"[Service desk] Your request {ticket.number} is logged: 核心交换机宕机"
     ]
     assert Notification.objects.filter(kind="ticket.logged", recipient=None).count() == 0
 
@@ -856,7 +856,7 @@ def test_a_contact_without_an_account_but_a_users_address_is_mailed_once(call, a
     ticket = call(contact=twin)
     # then
     assert mails_to("alice@example.cn") == [
-        f"[servicedesk] Your request {ticket.number} is logged: 核心交换机宕机"
+        f"[Service desk] Your request {ticket.number} is logged: 核心交换机宕机"
     ]
     assert mails_to("Alice@example.cn") == []
 
@@ -865,4 +865,6 @@ def test_a_contact_hears_only_of_their_own_tickets(call, li, alice):
     call(contact=alice.contact)
     own = call(contact=li)
 
-    assert mails_to("li@example.cn") == [f"[servicedesk] Your request {own.number} is logged: 核心交换机宕机"]
+    assert mails_to("li@example.cn") == [
+        f"[Service desk] Your request {own.number} is logged: 核心交换机宕机"
+    ]

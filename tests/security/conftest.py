@@ -46,6 +46,7 @@ from tickets.models import (
     EmergencyPlan,
     FaultReport,
     RiskApproval,
+    SavedFilter,
     Ticket,
     TimelineEvent,
     Visit,
@@ -369,6 +370,7 @@ SNAPSHOT = [
     (WorkLog, ["id"]),
     (Visit, ["id", "arrived_at", "departed_at"]),
     (User, ["id", "password", "is_active"]),
+    (SavedFilter, ["id", "owner", "name", "query"]),
 ]
 
 

@@ -24,6 +24,7 @@ from django.conf import settings
 from django.urls import URLPattern, URLResolver, get_resolver
 from drf_spectacular.generators import SchemaGenerator
 
+from tickets.models import SavedFilter
 from tickets.views.detail import ACT_SERVICES
 
 from .conftest import ANONYMOUS, ROLES, World, client_for, snapshot, text_upload
@@ -99,6 +100,14 @@ def post(label, url, expected, data=None, **kwargs) -> Case:
     return Case(label, "POST", url, expected, data=data or (lambda w: {}), **kwargs)
 
 
+def agents_saved_filter(w: World) -> int:
+    """The id of a filter the agent saved (made on first use: the world has none)."""
+    saved, _created = SavedFilter.objects.get_or_create(
+        owner=w.user("agent"), name="坐席的未结工单", defaults={"query": "status=open"}
+    )
+    return saved.pk
+
+
 def ticket_url(name: str, suffix: str = "") -> Callable[[World], str]:
     return lambda w: f"/tickets/{w.number(name)}/{suffix}"
 
@@ -139,11 +148,13 @@ ACTS = {
     "request_approval": ("working", {"risk": "restart_server", "plan": "重启交换机"}, FIELD),
     "submit_change": ("change", {"effort_days": "2", "impact": "minor"}, STAFF_ON_A),
     "resolve": ("working", {"resolution": "更换电源模块", "root_cause": "老化"}, FIELD),
-    "confirm": ("resolved", {"note": "确认"}, DESK_AND_CUSTOMER),
+    "confirm": ("resolved", {"score": "5", "comment": "确认"}, DESK_AND_CUSTOMER),
     "reopen": ("resolved", {"reason": "故障复现"}, DESK_AND_CUSTOMER),
     "cancel": ("assigned", {"reason": "重复报障"}, DESK),
     "escalate": ("assigned", {"reason": "需要专家"}, MANAGERS),
     "set_billing": ("assigned", {"billing": "per_call", "reason": "客户误操作"}, STAFF_ON_A),
+    # Only a call of the customer to be confirmed is identified: A's known customer is refused to all.
+    "identify_customer": ("assigned", {"organisation": lambda w: w.org_b.pk}, set()),
 }
 
 
@@ -182,6 +193,7 @@ def intake_form(w: World) -> dict:
         "urgency": "general",
         "channel": "phone",
         "team": w.team.pk,
+        "leave_with_team": "on",
     }
 
 
@@ -237,10 +249,53 @@ EXPECTED: dict[str, list[Case]] = {
         ),
         post("log a call for A", lambda w: "/intake/", only(DESK | {"other_manager"}), intake_form),
     ],
+    "tickets:intake_add_contact": [
+        post(
+            "a caller added to A",
+            lambda w: "/intake/contact/",
+            only(DESK | {"other_manager"}),
+            lambda w: {"add-contact-organisation": w.org_a.pk, "add-contact-name": "ALPHA-T-contact 钱新"},
+        )
+    ],
+    "tickets:intake_add_customer": [
+        post(
+            "a new customer",
+            lambda w: "/intake/customer/",
+            only(DESK | {"other_manager"}),
+            lambda w: {
+                "new-customer-organisation_name": "ALPHA-T-customer 丙公司",
+                "new-customer-contact_name": "周立",
+            },
+        )
+    ],
+    "tickets:intake_engineers": [
+        get(
+            "the team's engineers",
+            lambda w: f"/intake/engineers/?team={w.team.pk}",
+            only(DESK | {"other_manager"}),
+        )
+    ],
     "tickets:list": [
         get("GET", lambda w: "/tickets/", only(STAFF)),
         get("?q=<A's number>", lambda w: f"/tickets/?q={w.number('assigned')}", only(STAFF)),
         get("?organisation=<A>", lambda w: f"/tickets/?organisation={w.org_a.pk}", only(STAFF)),
+    ],
+    "tickets:save_filter": [
+        get("GET", lambda w: "/tickets/filters/save/", only(set()) | {role: METHOD for role in STAFF}),
+        post(
+            "a filter of A's open tickets",
+            lambda w: "/tickets/filters/save/",
+            only(STAFF),
+            lambda w: {"name": "甲的未结工单", "query": f"organisation={w.org_a.pk}&status=open"},
+        ),
+    ],
+    "tickets:delete_filter": [
+        # Another person's saved filter is not found: each sees and deletes only their own.
+        post(
+            "the agent's saved filter",
+            lambda w: f"/tickets/filters/{agents_saved_filter(w)}/delete/",
+            only({"agent"}) | {role: NOTFOUND for role in STAFF - {"agent"}},
+        ),
     ],
     "tickets:queue": [
         # The engineer of the other team supervises it; the engineer of A's team does not.
@@ -353,6 +408,32 @@ EXPECTED: dict[str, list[Case]] = {
             ),
         ),
     ],
+    # A file that is not an image or a PDF is sent to `tickets:attachment` (a redirect: "ok").
+    "tickets:attachment_preview": [
+        get("A's file", lambda w: f"/attachments/{w.attachment.pk}/preview/", on_a(SEES_A, OK)),
+        get(
+            "A's internal file",
+            lambda w: f"/attachments/{w.internal_attachment.pk}/preview/",
+            on_a(STAFF_ON_A, NOTFOUND),
+        ),
+        get(
+            "B's file",
+            lambda w: f"/attachments/{w.bob_attachment.pk}/preview/",
+            roles(
+                NOTFOUND,
+                anonymous=LOGIN,
+                **{r: OK for r in ("bob", "agent", "other_engineer", "other_manager", "admin")},
+            ),
+        ),
+    ],
+    # The visit under way has no signature yet, so nobody gets one (signed: tests/tickets/test_field_work.py).
+    "tickets:visit_signature": [
+        get(
+            "A's visit without a signature",
+            lambda w: f"/visits/{w.tickets['on_site'].visits.get().pk}/signature/",
+            roles(NOTFOUND, anonymous=LOGIN),
+        ),
+    ],
     "api-schema": [get("GET", lambda w: "/api/schema/?format=json", signed_in())],
     "api-docs": [get("GET", lambda w: "/api/docs/", signed_in())],
     # Django's admin sends everyone who is not staff to its own sign-in page.
@@ -405,6 +486,7 @@ API_ACTS = {
     "respond": "respond",
     "resume": "resume",
     "set_billing": "set_billing",
+    "identify_customer": "identify_customer",
     "start_travel": "start_travel",
     "wait_for_parts": "wait_for_parts",
     "fault_report": (
@@ -476,6 +558,15 @@ EXPECTED_API: dict[tuple[str, str], list[Case]] = {
         ),
     ],
     **{(f"/api/tickets/{{number}}/{endpoint}/", "POST"): [api_act(endpoint)] for endpoint in API_ACTS},
+    # Roles other than the desk are refused first (403); the desk is refused for A's known customer.
+    ("/api/tickets/{number}/identify_customer/", "POST"): [
+        post(
+            "on A's assigned ticket",
+            api_url("assigned", "identify_customer/"),
+            on_a(set(), FORBIDDEN) | {role: REFUSED for role in DESK},
+            versioned("assigned", organisation=lambda w: w.org_b.pk),
+        )
+    ],
 }
 
 

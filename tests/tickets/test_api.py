@@ -40,6 +40,7 @@ TESTED_PATHS = {
     "/api/tickets/{number}/work_logs/",
     "/api/tickets/{number}/visits/",
     "/api/tickets/{number}/assign/",
+    "/api/tickets/{number}/identify_customer/",  # tests/tickets/test_intake_console.py
     "/api/tickets/{number}/accept/",
     "/api/tickets/{number}/respond/",
     "/api/tickets/{number}/start_travel/",
@@ -218,9 +219,8 @@ def test_staff_reads_internal_records_and_the_acts_it_may_do(agent, engineer, wo
         "created_at": "2026-11-23T09:00:00+08:00",
         "url": f"http://testserver/attachments/{stored.pk}/",
     }
-    # No trip under way: starting travel is offered, arriving is not.
+    # No trip under way: starting travel is offered, arriving is not; accepting was the response.
     assert detail["allowed_acts"] == [
-        "respond",
         "start_travel",
         "log_work",
         "pause",
@@ -337,8 +337,8 @@ def test_api_customer_request_needs_a_site(alice, device):
     # then
     assert response.status_code == 400
     assert response.json() == {
-        "detail": "site: Choose the site the request is about.",
-        "errors": {"site": ["Choose the site the request is about."]},
+        "detail": "site: Choose the site of the request.",
+        "errors": {"site": ["Choose the site of the request."]},
     }
     assert not Ticket.objects.exists()
 
@@ -479,7 +479,7 @@ def test_a_field_visit_from_acceptance_to_confirmation(engineer, alice, ticket, 
         clock.shift(timedelta(minutes=20))
         detail = act(engineer, ticket, action, **body)
         assert (action, detail["status"], detail["version"]) == (action, status, number)
-    confirmed = act(alice, ticket, "confirm", note="已恢复")
+    confirmed = act(alice, ticket, "confirm", note="已恢复", score=5, comment="很快")
 
     assert (confirmed["status"], confirmed["version"]) == ("closed", 8)
     assert confirmed["confirmed_by_customer"] is True

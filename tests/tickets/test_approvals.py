@@ -643,7 +643,7 @@ def test_no_report_before_resolution(working, engineer):
         services.write_fault_report(working, by=engineer, **REPORT)
     assert str(refused.value) == (
         "A ticket that is “In progress” cannot take “Write the fault report”. Allowed now: "
-        "Respond、Start travel、Log work、Wait for the customer、Wait for parts、Give a workaround、"
+        "Start travel、Log work、Wait for the customer、Wait for parts、Give a workaround、"
         "Analyse、Request approval、Resolve、Change the billing、Comment."
     )
     assert state(working) == before

@@ -54,6 +54,7 @@ def intake(client, equipment, **fields):
         "level": Level.III,
         "urgency": "general",
         "title": "硬盘告警",
+        "leave_with_team": "on",
         "action": "log",
     } | fields
     response = client.post("/intake/", form)

@@ -30,6 +30,7 @@ def complaint_form(device, **fields) -> dict:
         "kind": Kind.COMPLAINT,
         "urgency": "urgent",
         "title": "工程师迟到两小时",
+        "leave_with_team": "on",
         "action": "log",
     } | fields
 

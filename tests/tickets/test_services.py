@@ -310,7 +310,8 @@ def test_customer_files_a_request_for_her_organisation(alice, device):
     assert ticket.logged_by == alice
     assert ticket.contract == device.contract
     assert not ticket.is_paid_service
-    assert ticket.events.get().kind == Event.LOGGED
+    # "Submitted on the portal", not "Call logged"
+    assert ticket.events.get().kind == Event.FILED
 
 
 def test_portal_request_on_equipment_out_of_contract_is_paid_service(alice, device):
@@ -388,7 +389,7 @@ JOURNEY = [
         Event.RESOLVED,
         ("In progress", "Resolved"),
     ),
-    ("confirm", {}, Status.CLOSED, Event.CONFIRMED, ("Resolved", "Closed")),
+    ("confirm", {"score": 5}, Status.CLOSED, Event.CONFIRMED, ("Resolved", "Closed")),
 ]
 
 
@@ -403,8 +404,10 @@ def test_engineer_journey_from_accepting_to_the_customers_confirmation(ticket, e
         ticket.refresh_from_db()
         assert ticket.status == status, act
         assert ticket.version == 2 + step, act
-        assert ticket.events.count() == 2 + step, act
-        event = ticket.events.last()
+        # The customer's rating follows the confirmation in a row of its own.
+        events = ticket.events.exclude(kind=Event.RATED)
+        assert events.count() == 2 + step, act
+        event = events.last()
         assert (event.kind, event.actor, event.created_at) == (event_kind, person, at(10 * step))
         if status_change:
             shown = {label: (old, new) for label, old, new in event.changes()}
@@ -665,9 +668,10 @@ def bring(make_ticket, ticket, engineer, agent):
     return bring
 
 
-# What the assigned engineer may do to an in-progress ticket with no trip under way.
+# What the assigned engineer may do to an in-progress ticket with no trip under way (accepting
+# gave the first response, so responding is not among them).
 IN_PROGRESS_ALLOWS = (
-    "Respond、Start travel、Log work、Wait for the customer、Wait for parts、Give a workaround、"
+    "Start travel、Log work、Wait for the customer、Wait for parts、Give a workaround、"
     "Analyse、Request approval、Resolve、Change the billing、Comment"
 )
 
@@ -699,7 +703,7 @@ IN_PROGRESS_ALLOWS = (
             {},
             "agent",
             "A ticket that is “In progress” cannot take “Confirm the resolution”. "
-            "Allowed now: Assign、Respond、Cancel、Change the billing、Comment.",
+            "Allowed now: Assign、Cancel、Change the billing、Comment.",
             id="confirm an in-progress ticket",
         ),
         pytest.param(
@@ -934,17 +938,18 @@ def test_agent_confirms_on_the_customers_word(resolved, agent):
 
 
 def test_customer_confirms_in_person(resolved, alice):
-    services.confirm(resolved, by=alice)
+    services.confirm(resolved, by=alice, score=5)
     resolved.refresh_from_db()
     assert resolved.status == Status.CLOSED
     assert resolved.confirmed_by_customer is True
     assert resolved.confirmed_at == resolved.closed_at == NOW
-    assert resolved.events.last().note == ""
+    assert resolved.events.get(kind=Event.CONFIRMED).note == ""
+    assert (resolved.rating.score, resolved.rating.rated_at) == (5, NOW)
 
 
 def test_reopen_within_30_days_of_closing(resolved, alice, engineer, team, clock):
     # given
-    services.confirm(resolved, by=alice)
+    services.confirm(resolved, by=alice, score=3)
     # when
     clock.move_to(NOW + timedelta(days=30), tick=False)
     services.reopen(resolved, by=alice, reason="故障复现")
@@ -968,7 +973,7 @@ def test_reopened_ticket_goes_back_to_work(resolved, alice, engineer):
 
 def test_closed_ticket_is_final_after_31_days(resolved, alice, clock):
     # given
-    services.confirm(resolved, by=alice)
+    services.confirm(resolved, by=alice, score=4)
     clock.move_to(NOW + timedelta(days=31), tick=False)
     before = state(resolved)
     # when

@@ -16,6 +16,8 @@ from tests.factories import (
 )
 from tickets import services
 from tickets.choices import Kind, Level, Risk
+from tickets.models import SavedFilter
+from tickets.services import staging
 
 pytestmark = pytest.mark.django_db
 
@@ -57,6 +59,9 @@ def one_of_each(agent, settings, tmp_path):
     services.write_fault_report(
         ticket, by=engineer, fault_class="硬件", cause="模块损坏", method="更换", loss="无"
     )
+    services.confirm(ticket, by=agent, score=5, comment="客户口头评价满意")
+    staging.stage(agent, [SimpleUploadedFile("日志.txt", b"ERROR", content_type="text/plain")], kept=[])
+    SavedFilter.objects.create(owner=agent, name="我的未结", query="status=open")
     change = services.log_call(
         services.CallDetails(organisation=equipment.site.organisation, title="变更", kind=Kind.CHANGE),
         by=agent,

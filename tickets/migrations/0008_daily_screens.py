@@ -2,82 +2,175 @@
 
 import django.db.models.deletion
 import django.utils.timezone
-import tickets.models
 from django.conf import settings
 from django.db import migrations, models
 
+import tickets.models
+
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tickets', '0007_emergency_plan_billing_complaints'),
+        ("tickets", "0007_emergency_plan_billing_complaints"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='ticket',
-            name='caller_name',
+            model_name="ticket",
+            name="caller_name",
             field=models.CharField(blank=True, max_length=100, verbose_name="caller's name"),
         ),
         migrations.AddField(
-            model_name='ticket',
-            name='caller_phone',
+            model_name="ticket",
+            name="caller_phone",
             field=models.CharField(blank=True, max_length=32, verbose_name="caller's phone"),
         ),
         migrations.AddField(
-            model_name='visit',
-            name='signature',
-            field=models.FileField(blank=True, upload_to='signatures/%Y/%m/', verbose_name="customer's signature"),
+            model_name="visit",
+            name="signature",
+            field=models.FileField(
+                blank=True, upload_to="signatures/%Y/%m/", verbose_name="customer's signature"
+            ),
         ),
         migrations.AlterField(
-            model_name='timelineevent',
-            name='kind',
-            field=models.CharField(choices=[('logged', 'Call logged'), ('filed', 'Submitted on the portal'), ('customer_identified', 'Customer identified'), ('rated', 'Service rated'), ('answered', 'Answered on the spot'), ('assigned', 'Assigned'), ('accepted', 'Accepted'), ('responded', 'Responded'), ('travel_started', 'Travel started'), ('arrived', 'Arrived on site'), ('departed', 'Left the site'), ('work_logged', 'Work logged'), ('paused', 'Waiting for the customer'), ('resumed', 'Resumed'), ('waiting_parts', 'Waiting for parts'), ('workaround', 'Workaround given'), ('analysed', 'Analysed'), ('resolved', 'Resolved'), ('confirmed', 'Resolution confirmed'), ('reopened', 'Reopened'), ('cancelled', 'Cancelled'), ('closed', 'Closed'), ('commented', 'Comment'), ('attached', 'File attached'), ('approval_requested', 'Approval requested for a risky action'), ('approval_decided', 'Risky action decided'), ('consent_recorded', 'Customer consent recorded'), ('change_requested', 'Change request submitted'), ('change_decided', 'Change request decided'), ('report_written', 'Fault handling report written'), ('updated', 'Details updated'), ('sla_warning', 'Deadline close'), ('escalated', 'Escalated'), ('auto_closed', 'Closed automatically'), ('emergency_plan', 'Emergency plan delivered'), ('billing_changed', 'Billing changed')], max_length=32, verbose_name='event'),
+            model_name="timelineevent",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("logged", "Call logged"),
+                    ("filed", "Submitted on the portal"),
+                    ("customer_identified", "Customer identified"),
+                    ("rated", "Service rated"),
+                    ("answered", "Answered on the spot"),
+                    ("assigned", "Assigned"),
+                    ("accepted", "Accepted"),
+                    ("responded", "Responded"),
+                    ("travel_started", "Travel started"),
+                    ("arrived", "Arrived on site"),
+                    ("departed", "Left the site"),
+                    ("work_logged", "Work logged"),
+                    ("paused", "Waiting for the customer"),
+                    ("resumed", "Resumed"),
+                    ("waiting_parts", "Waiting for parts"),
+                    ("workaround", "Workaround given"),
+                    ("analysed", "Analysed"),
+                    ("resolved", "Resolved"),
+                    ("confirmed", "Resolution confirmed"),
+                    ("reopened", "Reopened"),
+                    ("cancelled", "Cancelled"),
+                    ("closed", "Closed"),
+                    ("commented", "Comment"),
+                    ("attached", "File attached"),
+                    ("approval_requested", "Approval requested for a risky action"),
+                    ("approval_decided", "Risky action decided"),
+                    ("consent_recorded", "Customer consent recorded"),
+                    ("change_requested", "Change request submitted"),
+                    ("change_decided", "Change request decided"),
+                    ("report_written", "Fault handling report written"),
+                    ("updated", "Details updated"),
+                    ("sla_warning", "Deadline close"),
+                    ("escalated", "Escalated"),
+                    ("auto_closed", "Closed automatically"),
+                    ("emergency_plan", "Emergency plan delivered"),
+                    ("billing_changed", "Billing changed"),
+                ],
+                max_length=32,
+                verbose_name="event",
+            ),
         ),
         migrations.CreateModel(
-            name='StagedUpload',
+            name="StagedUpload",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('file', models.FileField(upload_to=tickets.models.attachment_path)),
-                ('original_name', models.CharField(max_length=255)),
-                ('content_type', models.CharField(max_length=100)),
-                ('size', models.PositiveBigIntegerField()),
-                ('sha256', models.CharField(max_length=64)),
-                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
-                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("file", models.FileField(upload_to=tickets.models.attachment_path)),
+                ("original_name", models.CharField(max_length=255)),
+                ("content_type", models.CharField(max_length=100)),
+                ("size", models.PositiveBigIntegerField()),
+                ("sha256", models.CharField(max_length=64)),
+                ("created_at", models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='SavedFilter',
+            name="SavedFilter",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=60, verbose_name='name')),
-                ('query', models.CharField(max_length=2000, verbose_name='filter')),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='saved_filters', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=60, verbose_name="name")),
+                ("query", models.CharField(max_length=2000, verbose_name="filter")),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="saved_filters",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'saved filter',
-                'verbose_name_plural': 'saved filters',
-                'ordering': ['name'],
-                'constraints': [models.UniqueConstraint(fields=('owner', 'name'), name='saved_filter_name_per_owner')],
+                "verbose_name": "saved filter",
+                "verbose_name_plural": "saved filters",
+                "ordering": ["name"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("owner", "name"), name="saved_filter_name_per_owner")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ServiceRating',
+            name="ServiceRating",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('score', models.PositiveSmallIntegerField(verbose_name='score')),
-                ('comment', models.TextField(blank=True, verbose_name='comment')),
-                ('rated_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='rated at')),
-                ('rated_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, to=settings.AUTH_USER_MODEL, verbose_name='rated by')),
-                ('ticket', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='rating', to='tickets.ticket')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("score", models.PositiveSmallIntegerField(verbose_name="score")),
+                ("comment", models.TextField(blank=True, verbose_name="comment")),
+                (
+                    "rated_at",
+                    models.DateTimeField(default=django.utils.timezone.now, verbose_name="rated at"),
+                ),
+                (
+                    "rated_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="rated by",
+                    ),
+                ),
+                (
+                    "ticket",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="rating",
+                        to="tickets.ticket",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'service rating',
-                'verbose_name_plural': 'service ratings',
-                'constraints': [models.CheckConstraint(condition=models.Q(('score__lte', 5)), name='rating_score_0_to_5')],
+                "verbose_name": "service rating",
+                "verbose_name_plural": "service ratings",
+                "constraints": [
+                    models.CheckConstraint(condition=models.Q(("score__lte", 5)), name="rating_score_0_to_5")
+                ],
             },
         ),
     ]

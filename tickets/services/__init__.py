@@ -10,7 +10,17 @@ from .approvals import (
     write_fault_report,
 )
 from .core import REOPEN_WINDOW, StaleTicket, TicketError, TransitionError
-from .intake import CallDetails, answer_call, file_request, file_request_with_files, log_call
+from .intake import (
+    CallDetails,
+    add_contact,
+    add_customer,
+    answer_call,
+    file_request,
+    file_request_with_files,
+    identify_customer,
+    log_call,
+    placeholder_organisation,
+)
 from .lifecycle import (
     accept,
     analyse,
@@ -43,6 +53,8 @@ __all__ = [
     "TransitionError",
     "accept",
     "add_comment",
+    "add_contact",
+    "add_customer",
     "analyse",
     "answer",
     "answer_call",
@@ -58,10 +70,12 @@ __all__ = [
     "file_request",
     "file_request_with_files",
     "give_workaround",
+    "identify_customer",
     "log_call",
     "log_work",
     "may_decide_change",
     "pause",
+    "placeholder_organisation",
     "record_arrival",
     "record_consent",
     "record_departure",

@@ -16,14 +16,18 @@ from customers.services import Reason, contract_state, judge
 from .. import deadlines, notify
 from ..choices import CUSTOMER_KINDS, Channel, Event, Kind, Level, Status, Urgency
 from ..models import Ticket, TicketCounter, TimelineEvent
-from .core import TicketError, require, require_engineer, team_for_assignee
+from .core import TicketError, begin, finish, require, require_engineer, team_for_assignee
+
+# The one organisation of calls whose customer is not known yet; its name is data, kept stable.
+PLACEHOLDER_NAME = "待确认客户"
 
 
 @dataclass
 class CallDetails:
     """What the caller told the agent (or the customer typed in the portal)."""
 
-    organisation: Organisation
+    # None: the customer is to be confirmed (the call goes to the placeholder organisation).
+    organisation: Organisation | None
     title: str
     description: str = ""
     kind: str = Kind.FAULT
@@ -40,6 +44,9 @@ class CallDetails:
     # What a complaint is about: one of the organisation's tickets, or an engineer.
     about_ticket: Ticket | None = None
     about_engineer: User | None = None
+    # Who called, as they said it: kept on the ticket of a customer to be confirmed.
+    caller_name: str = ""
+    caller_phone: str = ""
 
 
 def next_number(year: int) -> str:
@@ -139,6 +146,8 @@ def _create(details: CallDetails, by, *, team: Team | None, assignee) -> Ticket:
         billing=billing_of(details),
         about_ticket=details.about_ticket,
         about_engineer=details.about_engineer,
+        caller_name=details.caller_name.strip(),
+        caller_phone=details.caller_phone.strip(),
     )
     deadlines.open_for_new_ticket(ticket)
     after = {"status": ticket.status}
@@ -146,7 +155,9 @@ def _create(details: CallDetails, by, *, team: Team | None, assignee) -> Ticket:
         after["team"] = team.name
     if assignee:
         after["assignee"] = str(assignee)
-    TimelineEvent.objects.create(ticket=ticket, kind=Event.LOGGED, actor=by, created_at=now, after=after)
+    # A customer's own request reads "Submitted on the portal"; the hotline's, "Call logged".
+    kind = Event.FILED if by.role == Role.CUSTOMER else Event.LOGGED
+    TimelineEvent.objects.create(ticket=ticket, kind=kind, actor=by, created_at=now, after=after)
     notify.logged(ticket, by)
     if team or assignee:
         notify.assigned(ticket, by)
@@ -155,10 +166,137 @@ def _create(details: CallDetails, by, *, team: Team | None, assignee) -> Ticket:
 
 @transaction.atomic
 def log_call(details: CallDetails, *, by, team: Team | None = None, assignee=None) -> Ticket:
-    """The hotline logs a call; with a team (and engineer) it is assigned at once."""
+    """
+    The hotline logs a call; with a team (and engineer) it is assigned at once. Without an
+    organisation the customer is to be confirmed (`identify_customer` names it later).
+    """
     if by.role not in (Role.AGENT, Role.MANAGER, Role.ADMIN):
         raise TicketError(_("Only the hotline logs calls."))
+    if details.organisation is None:
+        _to_be_confirmed(details)
+    elif details.organisation.is_placeholder:
+        raise TicketError(
+            _("Log a call of a customer to be confirmed as such, with the caller's name or phone.")
+        )
     return _create(details, by, team=team, assignee=assignee)
+
+
+def placeholder_organisation() -> Organisation:
+    """The one "customer to be confirmed", made on first use (the unique constraint settles a race)."""
+    organisation, _created = Organisation.objects.get_or_create(
+        is_placeholder=True, defaults={"name": PLACEHOLDER_NAME}
+    )
+    return organisation
+
+
+def _to_be_confirmed(details: CallDetails) -> None:
+    """
+    A caller not on file is logged for triage under the customer to be confirmed: the ticket keeps
+    the caller's name and phone until the desk identifies the customer.
+    """
+    if not (details.caller_name.strip() or details.caller_phone.strip()):
+        raise TicketError(_("Write down the caller's name or phone, so that the desk can call back."))
+    if details.site or details.contact or details.equipment or details.contract:
+        raise TicketError(
+            _("A call of a customer to be confirmed names no site, contact, equipment or contract.")
+        )
+    details.organisation = placeholder_organisation()
+
+
+def _customer_name(text: str, message: str, max_length: int) -> str:
+    text = require(text, message)
+    if len(text) > max_length:
+        raise TicketError(_("Keep it under %(count)s characters.") % {"count": max_length})
+    return text
+
+
+@transaction.atomic
+def add_contact(organisation: Organisation, *, by, name: str, phone: str = "") -> Contact:
+    """The hotline adds the caller to an organisation on file: from now on they are found by phone or name."""
+    if by.role not in (Role.AGENT, Role.MANAGER, Role.ADMIN):
+        raise TicketError(_("Only the hotline adds callers."))
+    if organisation.is_placeholder:
+        raise TicketError(
+            _("The customer to be confirmed has no contacts: add the caller to a real customer.")
+        )
+    name = _customer_name(name, _("Write the caller's name."), 100)
+    phone = (phone or "").strip()
+    if len(phone) > 32:
+        raise TicketError(_("Keep the phone under 32 characters."))
+    return Contact.objects.create(organisation=organisation, name=name, phone=phone)
+
+
+@transaction.atomic
+def add_customer(*, by, organisation_name: str, contact_name: str, phone: str = "") -> Contact:
+    """A new customer on the line: its organisation and the caller as its first contact."""
+    if by.role not in (Role.AGENT, Role.MANAGER, Role.ADMIN):
+        raise TicketError(_("Only the hotline adds customers."))
+    name = _customer_name(organisation_name, _("Write the customer's name."), 200)
+    existing = Organisation.objects.filter(name__iexact=name).first()
+    if existing is not None:
+        raise TicketError(
+            _("%(organisation)s is already a customer: find it and add the caller to it.")
+            % {"organisation": existing}
+        )
+    organisation = Organisation.objects.create(name=name)
+    return add_contact(organisation, by=by, name=contact_name, phone=phone)
+
+
+def _contract_in_force(organisation: Organisation, equipment: Equipment | None) -> Contract | None:
+    """The equipment's contract if in force; without equipment, the organisation's only one in force."""
+    today = timezone.localdate()
+    if equipment is not None:
+        contract = equipment.contract
+        return contract if contract and contract_state(contract, today) == Reason.COVERED else None
+    in_force = [c for c in organisation.contracts.all() if contract_state(c, today) == Reason.COVERED]
+    return in_force[0] if len(in_force) == 1 else None
+
+
+@transaction.atomic
+def identify_customer(
+    ticket: Ticket,
+    *,
+    by,
+    organisation: Organisation,
+    contact: Contact | None = None,
+    serial_number: str = "",
+    expected_version=None,
+) -> Ticket:
+    """
+    Move a call of the customer to be confirmed to the real customer (with the caller as its
+    contact and the equipment by serial, when known): site, centre, contract and billing follow.
+    """
+    ticket = begin(ticket, "identify_customer", by, expected_version=expected_version)
+    if organisation is None or organisation.is_placeholder:
+        raise TicketError(_("Choose the customer the call came from."))
+    if contact is not None and contact.organisation_id != organisation.pk:
+        raise TicketError(
+            _("%(record)s does not belong to %(organisation)s.")
+            % {"record": contact, "organisation": organisation}
+        )
+    equipment = None
+    serial_number = (serial_number or "").strip()
+    if serial_number:
+        equipment = (
+            Equipment.objects.select_related("site__centre", "contract")
+            .filter(serial_number__iexact=serial_number, site__organisation=organisation)
+            .first()
+        )
+        if equipment is None:
+            # Said alike for an unknown serial and one of another organisation.
+            raise TicketError(
+                _("%(organisation)s has no equipment with serial number %(serial)s.")
+                % {"organisation": organisation, "serial": serial_number}
+            )
+    contract = _contract_in_force(organisation, equipment)
+    changes = {"organisation": organisation, "contact": contact, "equipment": equipment, "contract": contract}
+    if equipment is not None:
+        changes |= {"site": equipment.site, "centre": equipment.site.centre}
+    changes["billing"] = judge(
+        contract, equipment, fault_area=ticket.fault_area, on=timezone.localdate()
+    ).billing
+    finish(ticket, Event.CUSTOMER_IDENTIFIED, by, changes=changes)
+    return ticket
 
 
 def customer_request_problems(organisation: Organisation, *, kind, site, equipment) -> dict[str, str]:
@@ -167,11 +305,19 @@ def customer_request_problems(organisation: Organisation, *, kind, site, equipme
     serializer and `file_request`, so that neither way in accepts what the other refuses.
     Whether the site and equipment are the organisation's own is checked where they are chosen.
     """
+    from customers.selectors import hotlines_for
+
     problems = {}
     if kind not in CUSTOMER_KINDS:
-        problems["kind"] = _("A change request is agreed with the service desk: call the hotline.")
+        numbers = " / ".join(hotline.number for hotline in hotlines_for(organisation))
+        problems["kind"] = (
+            _("A change request is agreed with the service desk: call the hotline %(number)s.")
+            % {"number": numbers}
+            if numbers
+            else _("A change request is agreed with the service desk: call the hotline.")
+        )
     if site is None and organisation.sites.exists():
-        problems["site"] = _("Choose the site the request is about.")
+        problems["site"] = _("Choose the site of the request.")
     if site is not None and equipment is not None and equipment.site_id != site.pk:
         problems["equipment"] = _("This equipment is at another site.")
     return problems
@@ -212,12 +358,21 @@ def answer_call(details: CallDetails, *, by, answer: str) -> Ticket:
 
 
 @transaction.atomic
-def file_request_with_files(details: CallDetails, *, by, files=()) -> Ticket:
-    """A portal request and its attachments: all of it is filed, or none of it."""
+def file_request_with_files(details: CallDetails, *, by, files=(), staged=()) -> Ticket:
+    """
+    A portal request and its attachments: the files chosen now and those `staged` (kept from a
+    refused form, `StagedUpload` rows of `by` only). All of it is filed, or none of it; the staged
+    rows (and their files) are gone once they are the ticket's.
+    """
     from .messages import attach
+    from .staging import unstage
 
+    staged = list(staged)
+    if any(upload.owner_id != by.pk for upload in staged):
+        raise TicketError(_("A kept file of someone else cannot be attached."))
     ticket = file_request(details, by=by)
-    if files:
-        attach(ticket, by=by, files=files)
-        ticket.refresh_from_db()
+    with unstage(staged) as kept:
+        if files or kept:
+            attach(ticket, by=by, files=[*kept, *files])
+            ticket.refresh_from_db()
     return ticket

@@ -1,7 +1,9 @@
 """The acts of a ticket's life after intake, one function each, one transaction and one timeline row."""
 
+import uuid
 from datetime import timedelta
 
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -10,8 +12,9 @@ from accounts.choices import Role
 from accounts.models import Team
 
 from .. import deadlines, notify
-from ..choices import Event, Kind, ProblemType, Status, WorkMethod
-from ..models import Ticket, Visit, WorkLog
+from ..choices import Event, Kind, ProblemType, Score, Status, WorkMethod
+from ..models import ServiceRating, Ticket, TimelineEvent, Visit, WorkLog
+from ..uploads import UploadRefused, check_signature
 from .core import (
     TicketError,
     begin,
@@ -148,15 +151,32 @@ def record_arrival(ticket: Ticket, *, by, expected_version=None) -> Ticket:
 
 @transaction.atomic
 def record_departure(
-    ticket: Ticket, *, by, signed_off_by: str = "", note: str = "", expected_version=None
+    ticket: Ticket,
+    *,
+    by,
+    signed_off_by: str = "",
+    note: str = "",
+    signature: bytes = b"",
+    expected_version=None,
 ) -> Ticket:
-    """The engineer leaves the site, with the customer's sign-off when given."""
+    """
+    The engineer leaves the site, with the customer's sign-off when given: the typed name and the
+    signature drawn on the screen (PNG bytes), kept with the visit under a random file name.
+    """
     ticket = begin(ticket, "depart", by, expected_version=expected_version)
+    if signature:
+        try:
+            check_signature(signature)
+        except UploadRefused as refused:
+            raise TicketError(refused.message) from None
     visit = ticket.visits.filter(arrived_at__isnull=False, departed_at__isnull=True).last()
     visit.departed_at = timezone.now()
     visit.signed_off_by = signed_off_by.strip()
     visit.note = note.strip()
-    visit.save(update_fields=["departed_at", "signed_off_by", "note"])
+    if signature:
+        # Written before the commit: a rollback leaves a file no row names, which is never served.
+        visit.signature.save(f"{uuid.uuid4().hex}.png", ContentFile(signature), save=False)
+    visit.save(update_fields=["departed_at", "signed_off_by", "note", "signature"])
     finish(ticket, Event.DEPARTED, by, changes=status_change("depart"), note=note.strip())
     return ticket
 
@@ -259,20 +279,48 @@ def resolve(ticket: Ticket, *, by, resolution: str, root_cause: str = "", expect
 
 
 @transaction.atomic
-def confirm(ticket: Ticket, *, by, note: str = "", expected_version=None) -> Ticket:
-    """The customer accepts the resolution, in the portal or by word to the agent (recorded as such)."""
+def confirm(
+    ticket: Ticket,
+    *,
+    by,
+    note: str = "",
+    score: int | None = None,
+    comment: str = "",
+    expected_version=None,
+) -> Ticket:
+    """
+    The customer accepts the resolution, in the portal or by word to the agent (recorded as such),
+    and rates the service: 5 very satisfied … 1 very dissatisfied, 0 not applicable. A customer
+    must give the score; the desk, confirming on the customer's word, may leave it out (the
+    comment is then the note of the confirmation).
+    """
     ticket = begin(ticket, "confirm", by, expected_version=expected_version)
+    is_customer = by.role == Role.CUSTOMER
+    if score is None and is_customer:
+        raise TicketError(_("How was the service? Choose a score from 5 to 0."))
+    if score is not None and (isinstance(score, bool) or score not in Score.values):
+        raise TicketError(_("The score is a whole number from 0 (not applicable) to 5 (very satisfied)."))
     now = timezone.now()
     changes = {
         "confirmed_at": now,
         "closed_at": now,
-        "confirmed_by_customer": by.role == Role.CUSTOMER,
+        "confirmed_by_customer": is_customer,
         **status_change("confirm"),
     }
-    text = note.strip()
-    if by.role != Role.CUSTOMER:
+    comment = comment.strip()
+    text = note.strip() if score is not None or not comment else f"{note.strip()} {comment}".strip()
+    if not is_customer:
         text = (_("Confirmed on the customer's word.") + " " + text).strip()
-    finish(ticket, Event.CONFIRMED, by, changes=changes, note=text)
+    confirmed = finish(ticket, Event.CONFIRMED, by, changes=changes, note=text)
+    if score is not None:
+        # One rating per ticket: confirming again after a reopening replaces it (the timeline keeps both).
+        rating, _created = ServiceRating.objects.update_or_create(
+            ticket=ticket, defaults={"score": score, "comment": comment, "rated_by": by, "rated_at": now}
+        )
+        rated = f"{score} · {rating.score_label}" + (f"\n{comment}" if comment else "")
+        TimelineEvent.objects.create(
+            ticket=ticket, kind=Event.RATED, actor=by, created_at=confirmed.created_at, note=rated
+        )
     deadlines.closed(ticket)
     notify.closed(ticket, by, text)
     return ticket

@@ -2,17 +2,20 @@
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from accounts.choices import Role
 from accounts.decorators import role_required
 from sla import services as clock
 
-from .. import limits, selectors, services
-from ..acts import ACTS, allowed_acts
+from .. import limits, selectors, services, uploads
+from ..acts import ACTS, allowed_acts, next_step
+from ..choices import Event
 from ..forms import ACT_FORMS, CommentForm, ConsentForm, DecisionForm, FaultReportForm
 from ..models import ChangeRequest, RiskApproval
 from ..services.core import within_reopen_window
@@ -44,6 +47,7 @@ ACT_SERVICES = {
     "cancel": services.cancel,
     "escalate": services.escalate,
     "set_billing": services.set_billing,
+    "identify_customer": services.identify_customer,
 }
 
 
@@ -59,6 +63,38 @@ def act_ids(name: str) -> str:
     return f"{name}-%s"
 
 
+def _typed(form) -> list[tuple[str, str]]:
+    """The text a refused form carried, by field label, to be copied into another step or a comment."""
+    return [
+        (str(field.label), str(field.value()))
+        for field in form
+        if field.name != "version" and isinstance(field.value(), str) and field.value().strip()
+    ]
+
+
+def _link_comments(timeline, comments) -> None:
+    """
+    Each comment is shown once, in the comments section: its timeline row gets `comment`, the
+    comment it recorded (same author and visibility, written just before), and links to it.
+    """
+    unlinked = list(comments)
+    for event in timeline:
+        if event.kind != Event.COMMENTED:
+            continue
+        event.comment = next(
+            (
+                comment
+                for comment in unlinked
+                if comment.author_id == event.actor_id
+                and comment.is_internal == event.is_internal
+                and comment.created_at <= event.created_at
+            ),
+            None,
+        )
+        if event.comment is not None:
+            unlinked.remove(event.comment)
+
+
 def detail_context(request, ticket, *, bound=None, open_act=None, comment_form=None):
     """Everything the detail page shows; `bound` keeps what the user typed in a refused form."""
     user = request.user
@@ -69,12 +105,22 @@ def detail_context(request, ticket, *, bound=None, open_act=None, comment_form=N
     }
     if bound is not None and open_act in forms:
         forms[open_act] = bound
+    # The step is no longer offered (someone else took it meanwhile): what was typed is shown back.
+    typed = _typed(bound) if bound is not None and open_act not in forms else []
+    primary = next_step(acts, ticket)
+    timeline = selectors.timeline_for(user, ticket)
+    comments = selectors.comments_for(user, ticket)
+    _link_comments(timeline, comments)
+    deadlines = clock.deadlines_of(ticket)
     return {
         "ticket": ticket,
         "acts": [(act, forms[act.name]) for act in acts],
+        "next_step": (primary, forms[primary.name]) if primary else None,
+        "more_steps": [(act, forms[act.name]) for act in acts if act is not primary],
         "open_act": open_act,
-        "timeline": selectors.timeline_for(user, ticket),
-        "comments": selectors.comments_for(user, ticket),
+        "typed": typed,
+        "timeline": timeline,
+        "comments": comments,
         "attachments": selectors.attachments_for(user, ticket),
         "visits": selectors.visits_for(user, ticket),
         "work_logs": selectors.work_logs_for(user, ticket),
@@ -82,7 +128,9 @@ def detail_context(request, ticket, *, bound=None, open_act=None, comment_form=N
         "report": getattr(ticket, "fault_report", None),
         "emergency_plan": ticket.emergency_plan,
         "complaints": selectors.complaints_about(user, ticket),
-        "deadlines": clock.deadlines_of(ticket),
+        "deadlines": deadlines,
+        "open_deadlines": [deadline for deadline in deadlines if deadline.is_open],
+        "closed_deadlines": [deadline for deadline in deadlines if not deadline.is_open],
         "comment_form": comment_form or CommentForm(initial={"version": ticket.version}),
         "may_comment": ticket.status in ACTS["comment"].sources,
         "approvals": [
@@ -122,7 +170,28 @@ def _refused(request, ticket, error, *, act_form=None, open_act=None, comment_fo
     context["error"] = getattr(error, "message", None) or str(error)
     context["stale"] = stale
     status = 409 if stale else 429 if isinstance(error, limits.QuotaExceeded) else 400
-    return render(request, "tickets/detail.html", context, status=status)
+    return render(request, _page_or_part(request), context, status=status)
+
+
+def _page_or_part(request) -> str:
+    """htmx swaps the ticket's content in place; a plain request gets the whole page."""
+    return "tickets/detail.html#ticket" if request.htmx else "tickets/detail.html"
+
+
+def _done(request, ticket):
+    """
+    After a step: the ticket's content with the message, in place, for htmx; otherwise back to
+    the page (post, redirect, get). A ticket the step took out of the person's sight (escalated
+    beyond their team) sends them to their start page, where the message waits.
+    """
+    if not selectors.visible_tickets(request.user).filter(pk=ticket.pk).exists():
+        if request.htmx:
+            return HttpResponseClientRedirect(reverse("home"))
+        return redirect("home")
+    if request.htmx:
+        fresh = selectors.access_ticket(request.user, ticket.number)
+        return render(request, "tickets/detail.html#ticket", detail_context(request, fresh))
+    return redirect("tickets:detail", number=ticket.number)
 
 
 @require_POST
@@ -141,8 +210,8 @@ def act(request, number, name):
         ACT_SERVICES[name](ticket, by=request.user, expected_version=version, **fields)
     except (services.TicketError, PermissionDenied) as error:
         return _refused(request, ticket, error, act_form=form, open_act=name)
-    messages.success(request, _("%(act)s: done.") % {"act": ACTS[name].label})
-    return redirect("tickets:detail", number=ticket.number)
+    messages.success(request, ACTS[name].done_message(ticket))
+    return _done(request, ticket)
 
 
 @require_POST
@@ -165,7 +234,7 @@ def comment(request, number):
     except (services.TicketError, PermissionDenied, limits.QuotaExceeded) as error:
         return _refused(request, ticket, error, comment_form=form)
     messages.success(request, _("Comment added."))
-    return redirect("tickets:detail", number=ticket.number)
+    return _done(request, ticket)
 
 
 @role_required(*ALL_ROLES)
@@ -265,11 +334,67 @@ def fault_report(request, number):
             return redirect("tickets:fault_report", number=ticket.number)
     elif request.method == "POST" and not may_write:
         raise PermissionDenied
+    visits = selectors.visits_for(request.user, ticket)
+    signed = [visit for visit in visits if visit.signature or visit.signed_off_by]
     context = {
         "ticket": ticket,
         "report": report,
         "form": form,
         "may_write": may_write,
         "error": error,
+        "centre": ticket.site.centre if ticket.site else ticket.team.centre if ticket.team else None,
+        "times": selectors.promised_times(ticket),
+        "parts": selectors.parts_awaited(request.user, ticket),
+        "visits": visits,
+        # Who handled the fault signs for the desk: the last on site, else the assignee, else the writer.
+        "engineer": (visits[-1].engineer if visits else ticket.assignee) or (report and report.written_by),
+        "customer_sign_off": signed[-1] if signed else None,
     }
     return render(request, "tickets/fault_report.html", context, status=400 if error else 200)
+
+
+# Shown inline: images and PDFs only, in a page of their own that may run nothing and load
+# nothing but itself (a PDF viewer is an object of the page: `object-src 'self'`).
+INLINE_POLICY = (
+    "default-src 'none'; img-src 'self'; object-src 'self'; style-src 'unsafe-inline'; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+
+
+def _inline(file, *, filename: str, content_type: str) -> FileResponse:
+    response = FileResponse(file, as_attachment=False, filename=filename, content_type=content_type)
+    response["Content-Security-Policy"] = INLINE_POLICY
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@role_required(*ALL_ROLES)
+def preview(request, pk):
+    """
+    An image or a PDF shown in the browser, for the thumbnails and a tap on them; access is checked
+    as for `download`, and a file whose recorded type or first bytes are not a previewable image or
+    PDF goes to `download` instead, as an attachment.
+    """
+    attachment = selectors.access_attachment(request.user, pk)
+    file = attachment.file.open("rb")
+    head = file.read(uploads.HEAD_BYTES)
+    if not uploads.is_previewable(attachment.content_type, head):
+        file.close()
+        return redirect("tickets:attachment", pk=attachment.pk)
+    file.seek(0)
+    return _inline(file, filename=attachment.original_name, content_type=attachment.content_type)
+
+
+@role_required(*ALL_ROLES)
+def visit_signature(request, pk):
+    """The customer's signature of one visit, to whoever may see the ticket; a PNG or nothing."""
+    visit = selectors.access_visit(request.user, pk)
+    if not visit.signature:
+        raise Http404
+    file = visit.signature.open("rb")
+    if not file.read(8).startswith(uploads.PNG_MAGIC):
+        file.close()
+        raise Http404
+    file.seek(0)
+    filename = f"signature-{visit.ticket.number}-{visit.pk}.png"
+    return _inline(file, filename=filename, content_type="image/png")

@@ -10,11 +10,13 @@ from django.utils.translation import gettext as _
 
 from accounts.choices import Role
 from accounts.decorators import role_required
-from customers.selectors import access_organisation
+from customers.models import Equipment
+from customers.selectors import access_organisation, hotlines_for
 
 from .. import limits, selectors, services
 from ..choices import OPEN_STATUSES, Status
 from ..forms import PortalRequestForm
+from ..services import staging
 
 
 @role_required(Role.CUSTOMER)
@@ -34,6 +36,10 @@ def portal(request):
         tickets = tickets.filter(status__in=[*OPEN_STATUSES, Status.RESOLVED])
     elif state == "closed":
         tickets = tickets.filter(status__in=[Status.CLOSED, Status.CANCELLED])
+    elif state == "to_confirm":
+        tickets = tickets.filter(status=Status.RESOLVED)
+    else:
+        state = "all"
     page = Paginator(tickets.order_by("-created_at"), 20).get_page(request.GET.get("page"))
     to_confirm = selectors.visible_tickets(request.user).filter(status=Status.RESOLVED).count()
     context = {
@@ -42,17 +48,61 @@ def portal(request):
         "query": query,
         "state": state,
         "to_confirm": to_confirm,
+        "hotlines": hotlines_for(organisation),
         "query_string": urlencode({"q": query, "state": state}),
     }
     return render(request, "tickets/portal.html", context)
 
 
+def _prefill(query, organisation) -> dict:
+    """`?site=` and `?equipment=` of the organisation's own (a device brings its site); others are ignored."""
+    initial = {}
+    site = organisation.sites.filter(pk=_number(query.get("site"))).first()
+    equipment = (
+        Equipment.objects.filter(site__organisation=organisation, pk=_number(query.get("equipment")))
+        .select_related("site")
+        .first()
+    )
+    if equipment is not None and (site is None or site == equipment.site):
+        initial.update(site=equipment.site_id, equipment=equipment.pk)
+    elif site is not None:
+        initial["site"] = site.pk
+    return initial
+
+
+def _number(value) -> int | None:
+    return int(value) if value and str(value).isdigit() and len(str(value)) < 19 else None
+
+
+def _new_request_page(request, organisation, form, *, kept=(), error=None, status=200):
+    context = {
+        "form": form,
+        "error": error,
+        "kept": kept,
+        "hotlines": hotlines_for(organisation),
+    }
+    return render(request, "tickets/new_request.html", context, status=status)
+
+
 @role_required(Role.CUSTOMER)
 def new_request(request):
+    """
+    A new request for one of the organisation's sites and devices. A refused form keeps the files
+    already chosen (staged for this user) and lists them, so that they need not be chosen again.
+    """
     organisation = access_organisation(request.user)
-    form = PortalRequestForm(request.POST or None, request.FILES or None, organisation=organisation)
-    error, refused_status = None, 400
-    if request.method == "POST" and form.is_valid():
+    if request.method != "POST":
+        form = PortalRequestForm(initial=_prefill(request.GET, organisation), organisation=organisation)
+        return _new_request_page(request, organisation, form)
+    # The files kept from the refused form before, less those the person ticked "remove".
+    removed = staging.kept_ids(request.POST.getlist("remove"))
+    staging.discard(request.user, removed)
+    kept = staging.kept_for(request.user, request.POST.getlist("kept"))
+    kept = [row for row in kept if row.pk not in removed]
+    chosen = request.FILES.getlist("files")
+    form = PortalRequestForm(request.POST, request.FILES, organisation=organisation)
+    error, status = _("Check the highlighted fields."), 400
+    if form.is_valid():
         data = form.cleaned_data
         details = services.CallDetails(
             organisation=organisation,
@@ -67,17 +117,20 @@ def new_request(request):
             about_ticket=data["about_ticket"],
         )
         try:
-            with limits.quota(request.user, tickets=1, uploads=len(data["files"])):
-                ticket = services.file_request_with_files(details, by=request.user, files=data["files"])
+            with limits.quota(request.user, tickets=1, uploads=len(data["files"]) + len(kept)):
+                ticket = services.file_request_with_files(
+                    details, by=request.user, files=data["files"], staged=kept
+                )
         except services.TicketError as refused:
             error = refused.message
         except limits.QuotaExceeded as refused:
-            error, refused_status = refused.message, 429
+            error, status = refused.message, 429
         else:
             messages.success(
                 request,
                 _("Request %(number)s filed. We will answer soon.") % {"number": ticket.number},
             )
             return redirect("tickets:detail", number=ticket.number)
-    status = refused_status if request.method == "POST" else 200
-    return render(request, "tickets/new_request.html", {"form": form, "error": error}, status=status)
+    kept, refusals = staging.stage(request.user, chosen, kept=kept)
+    error = " ".join([error, *refusals])
+    return _new_request_page(request, organisation, form, kept=kept, error=error, status=status)
