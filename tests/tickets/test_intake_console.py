@@ -429,8 +429,7 @@ def other_centre_team(db):
 
 
 def test_the_site_centres_teams_come_first_and_the_engineer_on_duty_is_named(
-    client, agent, device, team, engineer, other_centre_team
-, english
+    client, agent, device, team, engineer, other_centre_team, english
 ):
     ShiftFactory(user=engineer, centre=device.site.centre, starts_at=timezone.now() - timedelta(hours=1))
     client.force_login(agent)
