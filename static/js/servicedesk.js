@@ -52,11 +52,13 @@
   }
   tick();
   setInterval(tick, 30000);
+  // Content swapped in place (a step, a comment) brings countdowns of its own.
+  document.addEventListener("htmx:afterSettle", tick);
 })();
 
 // === intake (agent) ===
 // Fields of one class of call only: the answer for a consultation, the ticket and engineer
-// complained about for a complaint. The server ignores them for other classes.
+// complained about for a complaint (on the portal too). The server ignores them for other classes.
 (function () {
   "use strict";
   var ONLY = {
@@ -73,7 +75,8 @@
   document.addEventListener("change", function (event) {
     if (event.target.name === "kind" && event.target.form) syncClass(event.target.form);
   });
-  document.querySelectorAll("form.call-form").forEach(syncClass);
+  // Every form with a class of call: the intake console and the portal's request.
+  document.querySelectorAll("form").forEach(syncClass);
 
   // "/" focuses the caller search, unless the person is typing in a field.
   document.addEventListener("keydown", function (event) {
@@ -89,8 +92,8 @@
 })();
 
 // === ticket list ===
-// The list's filters are folded on phones and open on wider screens (the server opens them too
-// when a filter is active).
+// The list's filters are folded on phones and open on wider screens (the server opens them when
+// the query was refused).
 (function () {
   "use strict";
   var panel = document.querySelector("details[data-filter-panel]");

@@ -160,12 +160,24 @@ def test_the_page_shows_the_chosen_statuses(client, agent, four_states, english)
     assert '<span class="badge">1 active</span>' in body
 
 
-def test_filters_are_folded_when_none_is_active(client, agent, four_states):
+def test_filters_are_folded_until_opened_even_when_one_is_active(client, agent, four_states):
+    # On a phone the results come first: the folded panel's summary counts the active filters.
     client.force_login(agent)
 
-    body = client.get("/tickets/", {"ordering": "number"}).content.decode()
+    plain = client.get("/tickets/", {"ordering": "number"}).content.decode()
+    filtered = client.get("/tickets/", {"status": "open", "kind": "fault"}).content.decode()
 
-    assert '<details class="filter-panel" data-filter-panel>' in body
+    assert '<details class="filter-panel" data-filter-panel>' in plain
+    assert '<details class="filter-panel" data-filter-panel>' in filtered
+    assert "2 active" in filtered or "已启用 2 项" in filtered
+
+
+def test_a_refused_query_opens_the_filters(client, agent, four_states):
+    client.force_login(agent)
+
+    body = client.get("/tickets/", {"status": "lost"}).content.decode()
+
+    assert '<details class="filter-panel" data-filter-panel open>' in body
 
 
 def test_an_unknown_status_is_refused_clearly(client, agent, four_states, english):
