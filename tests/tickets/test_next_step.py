@@ -6,7 +6,7 @@ import pytest
 
 from tickets import services
 from tickets.acts import ACTS, NEXT_STEP_ORDER, next_step
-from tickets.choices import Event, Kind, Status
+from tickets.choices import Event, Kind, Level, Status
 from tickets.models import Ticket
 from tickets.views.detail import _offered_acts
 
@@ -73,8 +73,10 @@ def test_the_desk_answers_a_consultation_and_assigns_a_fault(client, agent, make
     assert primary_of(client, make_ticket()) == "assign"
 
 
-def test_no_next_step_when_nothing_is_likely(client, engineer, ticket):
-    # A resolved ticket waits for the customer: the engineer has only side steps, shown plainly.
+def test_no_next_step_when_nothing_is_likely(client, engineer, make_ticket, team):
+    # A resolved Level III fault (no report owed) waits for the customer: the engineer has only
+    # side steps, shown plainly.
+    ticket = make_ticket(level=Level.III, team=team, assignee=engineer)
     ticket = services.resolve(services.accept(ticket, by=engineer), by=engineer, resolution="更换电源")
     client.force_login(engineer)
     body = client.get(f"/tickets/{ticket.number}/").content.decode()
@@ -198,3 +200,36 @@ def test_an_internal_note_stays_hidden_from_the_customer(client, engineer, alice
     body = client.get(f"/tickets/{ticket.number}/").content.decode()
     assert "内部：怀疑固件缺陷" not in body
     assert body.count("客户：请上门") == 1
+
+
+@pytest.fixture
+def resolved_level_two(make_ticket, team, engineer):
+    ticket = make_ticket(team=team, assignee=engineer)  # a Level II fault
+    return services.resolve(services.accept(ticket, by=engineer), by=engineer, resolution="更换风扇后恢复")
+
+
+def test_the_report_owed_is_the_engineers_next_step_once_the_fault_is_resolved(
+    client, engineer, resolved_level_two, english
+):
+    # given a Level II fault the engineer resolved, without its fault handling report
+    client.force_login(engineer)
+    # when they open the ticket
+    body = client.get(f"/tickets/{resolved_level_two.number}/").content.decode()
+    # then writing the report is the one large step, and the other steps fold under "More steps"
+    report = f"/tickets/{resolved_level_two.number}/report/"
+    assert (
+        f'<a role="button" class="act-main report-step" href="{report}">Write the fault handling report</a>'
+        in body
+    )
+    assert '<details class="more-steps"' in body
+    assert "act-primary" not in body
+
+
+def test_once_the_report_is_written_no_step_is_large(client, engineer, resolved_level_two):
+    services.write_fault_report(
+        resolved_level_two, by=engineer, fault_class="硬件", cause="风扇损坏", method="更换风扇", loss="无"
+    )
+    client.force_login(engineer)
+    body = client.get(f"/tickets/{resolved_level_two.number}/").content.decode()
+    assert "report-step" not in body
+    assert f'href="/tickets/{resolved_level_two.number}/report/"' in body

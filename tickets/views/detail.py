@@ -107,7 +107,12 @@ def detail_context(request, ticket, *, bound=None, open_act=None, comment_form=N
         forms[open_act] = bound
     # The step is no longer offered (someone else took it meanwhile): what was typed is shown back.
     typed = _typed(bound) if bound is not None and open_act not in forms else []
-    primary = next_step(acts, ticket)
+    # An engineer's resolved Level I/II fault without its report: writing it is the next step (on a
+    # page of its own), and every other step folds under "More steps".
+    report_owed = not hasattr(ticket, "fault_report") and any(
+        act.name == "write_report" for act in allowed_acts(user, ticket)
+    )
+    primary = None if report_owed else next_step(acts, ticket)
     timeline = selectors.timeline_for(user, ticket)
     comments = selectors.comments_for(user, ticket)
     _link_comments(timeline, comments)
@@ -117,6 +122,7 @@ def detail_context(request, ticket, *, bound=None, open_act=None, comment_form=N
         "acts": [(act, forms[act.name]) for act in acts],
         "next_step": (primary, forms[primary.name]) if primary else None,
         "more_steps": [(act, forms[act.name]) for act in acts if act is not primary],
+        "report_owed": report_owed,
         "open_act": open_act,
         "typed": typed,
         "timeline": timeline,
