@@ -33,7 +33,8 @@ class Organisation(models.Model):
         ]
 
     def __str__(self):
-        return self.name
+        # The customer to be confirmed reads in the reader's language; its stored name is Chinese.
+        return str(_("Customer to be confirmed")) if self.is_placeholder else self.name
 
 
 class Site(models.Model):

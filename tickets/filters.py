@@ -165,6 +165,7 @@ class TicketOrderingFilter(django_filters.OrderingFilter):
         super().__init__(*args, **kwargs)
 
     def filter(self, queryset, value):
+        value = [term for term in value or () if term.lstrip("-")]  # "created_at," has an empty term
         if not value:
             return queryset
         if any(term.lstrip("-") == "next_due" for term in value):

@@ -301,7 +301,8 @@ class IntakeForm(RequestFields):
 
     def _to_be_confirmed(self) -> bool:
         if self.is_bound:
-            return self.data.get("to_be_confirmed") in ("True", "true", "on", "1")
+            # Read as the checkbox field reads it, so that the fields and the check always agree.
+            return forms.BooleanField(required=False).to_python(self.data.get("to_be_confirmed"))
         return bool(self.initial.get("to_be_confirmed"))
 
     def _posted(self, queryset, name):

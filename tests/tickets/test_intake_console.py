@@ -570,3 +570,28 @@ def test_a_portal_user_cannot_be_linked_to_the_placeholder(db, english):
     assert refused.value.message_dict["user"] == [
         "The customer to be confirmed has no portal users: link the user to a real customer."
     ]
+
+
+def test_a_flag_spelt_otherwise_is_read_as_the_checkbox_reads_it(client, agent, team, english):
+    # "yes" ticks the box for Django's checkbox: the form shows the caller's fields and checks them.
+    client.force_login(agent)
+    response = client.post(
+        "/intake/",
+        {"to_be_confirmed": "yes", "title": "打印机不出纸", "kind": "consultation", "team": team.pk},
+    )
+    assert response.status_code == 400
+    assert "Write down the caller&#x27;s name or phone" in response.content.decode()
+    assert not Ticket.objects.exists()
+
+
+def test_a_new_customer_cannot_take_the_name_of_the_customer_to_be_confirmed(client, agent, english):
+    client.force_login(agent)
+    for name in ("待确认客户", "Customer to be confirmed"):
+        response = client.post(
+            "/intake/customer/",
+            {"new-customer-organisation_name": name, "new-customer-contact_name": "张三"},
+        )
+        assert response.status_code == 400
+        assert "Log the call as “customer to be confirmed” instead" in response.content.decode()
+    assert not Organisation.objects.filter(is_placeholder=False, name__in=["待确认客户"]).exists()
+    assert services.placeholder_organisation().is_placeholder

@@ -225,8 +225,9 @@ def test_kept_files_count_against_the_hourly_upload_quota(client, alice, device,
     )
     assert response.status_code == 429
     assert not Ticket.objects.exists()
-    # Both files are still kept for the next try.
-    assert sorted(StagedUpload.objects.values_list("original_name", flat=True)) == ["a.txt", "b.txt"]
+    # The file kept before is still kept for the next try; the new one is not (keeping it would
+    # bypass the quota).
+    assert sorted(StagedUpload.objects.values_list("original_name", flat=True)) == ["a.txt"]
 
 
 def test_kept_files_older_than_a_day_are_deleted_with_their_files(alice, django_capture_on_commit_callbacks):
@@ -465,3 +466,11 @@ def test_the_api_lets_the_desk_confirm_without_a_score(agent, engineer, ticket):
         "closed",
         None,
     )
+
+
+@pytest.mark.parametrize("value", ["²", "³", "١"])
+def test_digits_that_are_not_ascii_are_ignored_never_a_500(client, alice, device, value):
+    client.force_login(alice)
+    assert client.get("/portal/new/", {"site": value, "equipment": value}).status_code == 200
+    posted = client.post("/portal/new/", {"kept": value, "remove": value, "title": ""})
+    assert posted.status_code == 400

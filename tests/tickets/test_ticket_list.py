@@ -476,3 +476,10 @@ def test_api_refuses_sorting_by_the_next_deadline(agent, ticket):
 
     assert response.status_code == 400
     assert "ordering=[-]created_at, [-]updated_at, [-]number" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("ordering", ["created_at,", ",", "-,number"])
+def test_an_ordering_with_an_empty_term_is_read_without_it(client, agent, four_states, ordering):
+    client.force_login(agent)
+    response = client.get("/tickets/", {"ordering": ordering})
+    assert response.status_code in (200, 400)

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -183,9 +183,17 @@ def log_call(details: CallDetails, *, by, team: Team | None = None, assignee=Non
 
 def placeholder_organisation() -> Organisation:
     """The one "customer to be confirmed", made on first use (the unique constraint settles a race)."""
-    organisation, _created = Organisation.objects.get_or_create(
-        is_placeholder=True, defaults={"name": PLACEHOLDER_NAME}
-    )
+    try:
+        with transaction.atomic():
+            organisation, _created = Organisation.objects.get_or_create(
+                is_placeholder=True, defaults={"name": PLACEHOLDER_NAME}
+            )
+    except IntegrityError:
+        # Made meanwhile by another request; or (from before this rule) a real customer bears the
+        # name: the placeholder then takes a name of its own.
+        organisation = Organisation.objects.filter(is_placeholder=True).first()
+        if organisation is None:
+            organisation = Organisation.objects.create(is_placeholder=True, name=f"{PLACEHOLDER_NAME} (#0)")
     return organisation
 
 
@@ -232,13 +240,17 @@ def add_customer(*, by, organisation_name: str, contact_name: str, phone: str = 
     if by.role not in (Role.AGENT, Role.MANAGER, Role.ADMIN):
         raise TicketError(_("Only the hotline adds customers."))
     name = _customer_name(organisation_name, _("Write the customer's name."), 200)
+    if name.casefold() in (PLACEHOLDER_NAME.casefold(), str(_("Customer to be confirmed")).casefold()):
+        raise TicketError(_("Log the call as “customer to be confirmed” instead: name a real customer here."))
+    already = _("%(organisation)s is already a customer: find it and add the caller to it.")
     existing = Organisation.objects.filter(name__iexact=name).first()
     if existing is not None:
-        raise TicketError(
-            _("%(organisation)s is already a customer: find it and add the caller to it.")
-            % {"organisation": existing}
-        )
-    organisation = Organisation.objects.create(name=name)
+        raise TicketError(already % {"organisation": existing})
+    try:
+        with transaction.atomic():
+            organisation = Organisation.objects.create(name=name)
+    except IntegrityError:  # another agent added it a moment ago
+        raise TicketError(already % {"organisation": name}) from None
     return add_contact(organisation, by=by, name=contact_name, phone=phone)
 
 

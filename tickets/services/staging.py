@@ -68,7 +68,11 @@ def discard(owner, ids) -> int:
 
 def kept_ids(values) -> list[int]:
     """The ids a form sent; anything not a number is ignored."""
-    return [int(value) for value in values if str(value).isdigit() and len(str(value)) < 19]
+    return [
+        int(value)
+        for value in values
+        if str(value).isascii() and str(value).isdigit() and len(str(value)) < 19
+    ]
 
 
 @contextmanager
@@ -78,8 +82,19 @@ def unstage(staged: list[StagedUpload]):
     go, and their files once the transaction commits (a rollback keeps both).
     """
     opened = []
+    # Locked for the transaction: two requests sent at once never attach the same kept file twice
+    # (the second finds it gone and says so).
+    still_kept = set(
+        StagedUpload.objects.select_for_update()
+        .filter(pk__in=[row.pk for row in staged])
+        .values_list("pk", flat=True)
+    )
     try:
         for row in staged:
+            if row.pk not in still_kept:
+                raise TicketError(
+                    _("%(name)s is no longer kept: choose it again.") % {"name": row.original_name}
+                )
             try:
                 handle = row.file.storage.open(row.file.name, "rb")
             except FileNotFoundError:

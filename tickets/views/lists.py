@@ -162,5 +162,5 @@ def sort_choices(ordering: str) -> list[tuple[str, str]]:
         choices.append((key, _("%(column)s, ascending") % {"column": label}))
         choices.append((f"-{key}", _("%(column)s, descending") % {"column": label}))
     if ordering not in {value for value, text in choices}:
-        choices.append((ordering, ordering))
+        choices.append((ordering, _("Custom order")))
     return choices

@@ -71,7 +71,11 @@ def _prefill(query, organisation) -> dict:
 
 
 def _number(value) -> int | None:
-    return int(value) if value and str(value).isdigit() and len(str(value)) < 19 else None
+    return (
+        int(value)
+        if value and str(value).isascii() and str(value).isdigit() and len(str(value)) < 19
+        else None
+    )
 
 
 def _new_request_page(request, organisation, form, *, kept=(), error=None, status=200):
@@ -131,6 +135,7 @@ def new_request(request):
                 _("Request %(number)s filed. We will answer soon.") % {"number": ticket.number},
             )
             return redirect("tickets:detail", number=ticket.number)
-    kept, refusals = staging.stage(request.user, chosen, kept=kept)
+    # Over the hourly quota the files are not kept either: keeping them would bypass it.
+    kept, refusals = staging.stage(request.user, chosen if status != 429 else [], kept=kept)
     error = " ".join([error, *refusals])
     return _new_request_page(request, organisation, form, kept=kept, error=error, status=status)
