@@ -33,9 +33,11 @@ def work_queue(user, now) -> list[Ticket]:
     """
     tickets = list(
         with_next_deadline(
-            Ticket.objects.open()
-            .filter(Q(assignee=user) | Q(assignee__isnull=True, team__members=user))
-            .distinct()
+            # The teams' ids first: no join that repeats a ticket, so no DISTINCT.
+            Ticket.objects.open().filter(
+                Q(assignee=user)
+                | Q(assignee__isnull=True, team_id__in=user.teams.values_list("pk", flat=True))
+            )
         )
         .select_related("organisation", "site", "equipment", "team", "assignee")
         .annotate(urgency_order=URGENCY_ORDER)
