@@ -1,3 +1,4 @@
+import functools
 import hashlib
 import uuid
 from pathlib import PurePath
@@ -6,7 +7,7 @@ from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from accounts.choices import Tier, tier_name
@@ -246,6 +247,26 @@ class Ticket(models.Model):
         return {Urgency.VERY_URGENT: 0, Urgency.URGENT: 1, Urgency.GENERAL: 2}[self.urgency]
 
 
+@functools.cache
+def _field_order() -> dict[str, int]:
+    return {field.name: index for index, field in enumerate(Ticket._meta.fields)}
+
+
+@functools.lru_cache(maxsize=512)
+def _field_names(language: str | None, name: str) -> tuple[str, dict[str, str]]:
+    """
+    A ticket field's label and its choices' names in `language`: worked out once per language,
+    not once per timeline event (a long timeline would translate the same labels thousands of times).
+    """
+    try:
+        field = Ticket._meta.get_field(name)
+    except FieldDoesNotExist:
+        return name, {}
+    if name == "tier":  # a tier reads as staff say it: "Tier 2" (二线), not "2"
+        return str(field.verbose_name), {str(tier): tier_name(tier) for tier in Tier.values}
+    return str(field.verbose_name), {str(code): str(text) for code, text in field.flatchoices}
+
+
 class TimelineEvent(models.Model):
     """One change to a ticket: who, when, what, and the values before and after."""
 
@@ -275,20 +296,11 @@ class TimelineEvent(models.Model):
         (field name, before, after) for each change, choices named in the active language, in the
         order of the ticket's fields (PostgreSQL's jsonb keeps no key order).
         """
-        order = {field.name: index for index, field in enumerate(Ticket._meta.fields)}
+        order = _field_order()
+        language = translation.get_language()
         rows = []
         for name, new in sorted(self.after.items(), key=lambda item: order.get(item[0], len(order))):
-            try:
-                field = Ticket._meta.get_field(name)
-            except FieldDoesNotExist:
-                label, named = name, {}
-            else:
-                label, named = (
-                    str(field.verbose_name),
-                    {str(code): str(text) for code, text in field.flatchoices},
-                )
-            if name == "tier":  # a tier reads as staff say it: "Tier 2" (二线), not "2"
-                named = {str(tier): tier_name(tier) for tier in Tier.values}
+            label, named = _field_names(language, name)
             old = self.before.get(name, "")
             rows.append((label, named.get(str(old), old), named.get(str(new), new)))
         return rows

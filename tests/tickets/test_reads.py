@@ -1,4 +1,7 @@
-"""Which tickets an engineer sees: their own, their teams', the teams they supervise; each once."""
+"""
+Reads of tickets: which an engineer sees (their own, their teams', the teams they supervise;
+each once), and a timeline's changes named in each language.
+"""
 
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -44,3 +47,18 @@ def test_an_engineer_without_a_team_sees_only_what_is_assigned_to_them(make_tick
     team.members.remove(loner)  # left the team: what is assigned to them stays theirs
     make_ticket(team=team)
     assert list(selectors.visible_tickets(loner)) == [theirs]
+
+
+def test_a_timelines_changes_read_in_each_language_in_turn(make_ticket, team):
+    # The names of a change are worked out once per language: switching languages never mixes them.
+    from django.utils import translation
+
+    from tickets.choices import Event
+
+    event = make_ticket(team=team).events.get(kind=Event.LOGGED)
+    event.before, event.after = {"status": "new"}, {"status": "assigned", "tier": 2}
+    for _ in range(2):
+        with translation.override("en"):
+            assert [row[1:] for row in event.changes()] == [("New", "Assigned"), ("", "Tier 2")]
+        with translation.override("zh-hans"):
+            assert [row[1:] for row in event.changes()] == [("新建", "已派单"), ("", "二线")]
