@@ -33,15 +33,24 @@ class BadParameterValue(UnknownParameter):
     """A query parameter whose value the page cannot read (a word where a number belongs)."""
 
 
+def whole_number(value) -> int | None:
+    """`value` as an id-sized whole number, else None."""
+    value = str(value or "").strip()
+    # ASCII digits only: str.isdigit() also takes "²", which int() refuses.
+    if value.isascii() and value.isdigit() and len(value) <= 18:
+        return int(value)
+    return None
+
+
 def integer_parameter(params, name: str) -> int | None:
     """The whole number query parameter `name` gives; None when it is absent or empty."""
     value = params.get(name, "").strip()
     if not value:
         return None
-    # ASCII digits only: str.isdigit() also takes "²", which int() refuses.
-    if not (value.isascii() and value.isdigit()) or len(value) > 18:
+    number = whole_number(value)
+    if number is None:
         raise BadParameterValue(_("“%(name)s” must be a whole number.") % {"name": name})
-    return int(value)
+    return number
 
 
 def check_parameters(params, *, known, repeatable=()) -> None:

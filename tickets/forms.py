@@ -2,7 +2,7 @@
 
 from django import forms
 from django.core.validators import MaxLengthValidator
-from django.db.models import Case, Count, IntegerField, Q, When
+from django.db.models import Case, IntegerField, When
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -11,11 +11,10 @@ from accounts.models import Team, User
 from customers.choices import Billing, FaultArea
 from customers.models import Contact, Equipment, Organisation, Site
 
-from . import limits
+from . import limits, selectors
 from .choices import (
     CUSTOMER_KINDS,
     LEVEL_DESCRIPTIONS,
-    OPEN_STATUSES,
     Channel,
     Impact,
     Kind,
@@ -138,16 +137,6 @@ class ComplaintTicketField(forms.CharField):
         return ticket
 
 
-def engineers_with_load(team: Team | None = None):
-    """Engineers (of `team`, when given) with their open tickets counted, fewest first, for the intake."""
-    people = User.objects.filter(role__in=[Role.ENGINEER, Role.MANAGER], is_active=True)
-    if team is not None:
-        people = people.filter(teams=team)
-    return people.annotate(
-        open_count=Count("assigned_tickets", filter=Q(assigned_tickets__status__in=OPEN_STATUSES))
-    ).order_by("open_count", "display_name", "username")
-
-
 class EngineerChoiceField(forms.ModelChoiceField):
     """Each engineer with their open tickets and whether they are on duty: "王工 · 3 open · on duty"."""
 
@@ -198,7 +187,9 @@ class IntakeForm(RequestFields):
     team = forms.ModelChoiceField(
         label=_("Assign to team"), queryset=Team.objects.select_related("centre"), required=False
     )
-    assignee = EngineerChoiceField(label=_("Engineer"), queryset=engineers_with_load(), required=False)
+    assignee = EngineerChoiceField(
+        label=_("Engineer"), queryset=selectors.engineers_with_load(), required=False
+    )
     leave_with_team = forms.BooleanField(label=_("Leave it with the team, nobody named yet"), required=False)
     answer = forms.CharField(
         label=_("Answer given (consultations)"),
@@ -276,7 +267,7 @@ class IntakeForm(RequestFields):
         # The engineer list follows the chosen team (the posted one when the form comes back).
         team = team or self._posted(Team.objects.all(), "team")
         if team is not None:
-            self.fields["assignee"].queryset = engineers_with_load(team)
+            self.fields["assignee"].queryset = selectors.engineers_with_load(team)
         self.fields["assignee"].on_duty = {person.pk for person in on_duty}
         # Choosing a team reloads the engineer list with its members (htmx; without it, all engineers).
         self.fields["team"].widget.attrs.update(

@@ -3,16 +3,17 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
-from accounts.choices import Role
+from accounts.choices import Role, Tier
 from accounts.models import Team, User
+from accounts.selectors import on_duty
 from customers.selectors import organisation_of
 from sla import services as clock
 from sla.choices import Target
 
-from .choices import Event
+from .choices import OPEN_STATUSES, Event
 from .models import Attachment, Comment, Ticket, TimelineEvent, Visit, WorkLog
 
 
@@ -186,3 +187,45 @@ def complaints_about(user: User, ticket: Ticket) -> list[Ticket]:
 def open_tickets_for_equipment(user: User, equipment_id: int) -> QuerySet[Ticket]:
     """Open tickets on the same equipment that `user` may see: the intake console warns of a duplicate."""
     return visible_tickets(user).open().filter(equipment_id=equipment_id).order_by("-created_at")
+
+
+# The intake's suggestion: who takes a new call
+
+
+def engineers_with_load(team: Team | None = None) -> QuerySet[User]:
+    """Engineers (of `team`, when given) with their open tickets counted, fewest first, for the intake."""
+    people = User.objects.filter(role__in=[Role.ENGINEER, Role.MANAGER], is_active=True)
+    if team is not None:
+        people = people.filter(teams=team)
+    return people.annotate(
+        open_count=Count("assigned_tickets", filter=Q(assigned_tickets__status__in=OPEN_STATUSES))
+    ).order_by("open_count", "display_name", "username")
+
+
+def duty_people(duty) -> tuple | list:
+    """Who is on duty by the roster (not the centre manager standing in for nobody)."""
+    return duty.people if duty and not duty.is_fallback else ()
+
+
+def engineer_for(team: Team | None, duty) -> tuple[User | None, bool]:
+    """The team's engineer on duty now, else the one with the fewest open tickets (suggested: True)."""
+    if team is None:
+        return None, False
+    members = list(engineers_with_load(team))
+    on_duty_now = [person for person in duty_people(duty) if person in members]
+    if on_duty_now:
+        return on_duty_now[0], False
+    return (members[0], True) if members else (None, False)
+
+
+def intake_suggestion(centre, now: datetime):
+    """
+    The tier-1 team of the centre, who is on duty there, and who to name: its engineer on duty
+    now, else its engineer with the fewest open tickets (suggested, `True` as the last value).
+    """
+    if centre is None:
+        return None, None, None, False
+    team = Team.objects.filter(centre=centre, tier=Tier.LOCAL).order_by("name").first()
+    duty = on_duty(centre, now)
+    engineer, suggested = engineer_for(team, duty)
+    return team, engineer, duty, suggested

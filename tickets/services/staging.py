@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from ..filters import whole_number
 from ..models import Attachment, StagedUpload
 from ..uploads import UploadRefused, check_upload, safe_name
 from .core import TicketError
@@ -68,11 +69,7 @@ def discard(owner, ids) -> int:
 
 def kept_ids(values) -> list[int]:
     """The ids a form sent; anything not a number is ignored."""
-    return [
-        int(value)
-        for value in values
-        if str(value).isascii() and str(value).isdigit() and len(str(value)) < 19
-    ]
+    return [number for number in map(whole_number, values) if number is not None]
 
 
 @contextmanager

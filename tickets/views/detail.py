@@ -190,14 +190,13 @@ def _done(request, ticket):
     the page (post, redirect, get). A ticket the step took out of the person's sight (escalated
     beyond their team) sends them to their start page, where the message waits.
     """
-    if not selectors.visible_tickets(request.user).filter(pk=ticket.pk).exists():
-        if request.htmx:
-            return HttpResponseClientRedirect(reverse("home"))
-        return redirect("home")
-    if request.htmx:
+    try:
         fresh = selectors.access_ticket(request.user, ticket.number)
+    except Http404:
+        return HttpResponseClientRedirect(reverse("home")) if request.htmx else redirect("home")
+    if request.htmx:
         return render(request, "tickets/detail.html#ticket", detail_context(request, fresh))
-    return redirect("tickets:detail", number=ticket.number)
+    return redirect("tickets:detail", number=fresh.number)
 
 
 @require_POST
@@ -348,7 +347,7 @@ def fault_report(request, number):
         "form": form,
         "may_write": may_write,
         "error": error,
-        "centre": ticket.site.centre if ticket.site else ticket.team.centre if ticket.team else None,
+        "centre": ticket.centre,  # the site's, else the team's (kept by intake and assignment)
         "times": selectors.promised_times(ticket),
         "parts": selectors.parts_awaited(request.user, ticket),
         "visits": visits,

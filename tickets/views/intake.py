@@ -7,10 +7,9 @@ from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.timesince import timesince
 from django.utils.translation import gettext as _
 
-from accounts.choices import Role, Tier
+from accounts.choices import Role
 from accounts.decorators import role_required
 from accounts.models import Team
 from accounts.selectors import on_duty
@@ -21,7 +20,7 @@ from customers.services import check_entitlement
 from .. import selectors, services
 from ..choices import LEVEL_DESCRIPTIONS, OPEN_STATUSES
 from ..filters import BadParameterValue, integer_parameter
-from ..forms import IntakeForm, NewContactForm, NewCustomerForm, engineers_with_load
+from ..forms import IntakeForm, NewContactForm, NewCustomerForm
 
 DESK = (Role.AGENT, Role.MANAGER, Role.ADMIN)
 HISTORY_CLOSED = 5
@@ -113,36 +112,6 @@ def _caller(params) -> Caller:
     return caller
 
 
-def _suggestion(centre):
-    """
-    The tier-1 team of the centre and who to name: its engineer on duty now, else its engineer
-    with the fewest open tickets (suggested, `True` as the last value).
-    """
-    if centre is None:
-        return None, None, None, False
-    team = Team.objects.filter(centre=centre, tier=Tier.LOCAL).order_by("name").first()
-    duty = on_duty(centre, timezone.now())
-    engineer, suggested = _engineer_for(team, duty)
-    return team, engineer, duty, suggested
-
-
-def _engineer_for(team, duty):
-    """The team's engineer on duty now, else the one with the fewest open tickets (suggested)."""
-    if team is None:
-        return None, False
-    members = list(engineers_with_load(team))
-    on_duty_now = (
-        [person for person in duty.people if person in members] if duty and not duty.is_fallback else []
-    )
-    if on_duty_now:
-        return on_duty_now[0], False
-    return (members[0], True) if members else (None, False)
-
-
-def _duty_people(duty):
-    return duty.people if duty and not duty.is_fallback else ()
-
-
 @role_required(*DESK)
 def intake(request):
     query = request.GET.get("q", "").strip()
@@ -161,14 +130,14 @@ def intake(request):
     form = None
     # A caller not on file goes, for a start, to the agent's own centre.
     centre = caller.site.centre if caller.site else (request.user.centre if caller.to_be_confirmed else None)
-    team, engineer, duty, suggested = _suggestion(centre)
+    team, engineer, duty, suggested = selectors.intake_suggestion(centre, timezone.now())
     if caller.organisation or caller.to_be_confirmed:
         entitlement = caller.entitlement
         form = IntakeForm(
             organisation=caller.organisation,
             centre=centre,
             team=team,
-            on_duty=_duty_people(duty),
+            on_duty=selectors.duty_people(duty),
             initial={
                 "organisation": caller.organisation.pk if caller.organisation else None,
                 "to_be_confirmed": caller.to_be_confirmed,
@@ -216,16 +185,12 @@ def _said(query, phone_like, name_field, phone_field):
 
 
 def _history(user, organisation):
-    """The organisation's open tickets and its latest closed ones, each with its age."""
+    """The organisation's open tickets and its latest closed ones."""
     if organisation is None:
         return [], []
     tickets = selectors.visible_tickets(user).filter(organisation=organisation).order_by("-created_at")
     open_tickets = list(tickets.filter(status__in=OPEN_STATUSES)[:20])
-    closed = list(tickets.exclude(status__in=OPEN_STATUSES)[:HISTORY_CLOSED])
-    now = timezone.now()
-    for ticket in [*open_tickets, *closed]:
-        ticket.age = timesince(ticket.created_at, now, depth=1)
-    return open_tickets, closed
+    return open_tickets, list(tickets.exclude(status__in=OPEN_STATUSES)[:HISTORY_CLOSED])
 
 
 def _context(request, form, caller: Caller):
@@ -384,6 +349,6 @@ def engineer_options(request):
     if pk and team is None:
         raise Http404
     duty = on_duty(team.centre, timezone.now()) if team else None
-    engineer, _suggested = _engineer_for(team, duty)
-    form = IntakeForm(team=team, on_duty=_duty_people(duty), initial={"assignee": engineer})
+    engineer, _suggested = selectors.engineer_for(team, duty)
+    form = IntakeForm(team=team, on_duty=selectors.duty_people(duty), initial={"assignee": engineer})
     return render(request, "tickets/intake.html#engineer-options", {"field": form["assignee"]})

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.decorators import role_required
 from accounts.models import SupportCentre, Team
-from sla.models import Deadline
+from sla.services import target_label
 
 from .. import selectors
 from ..choices import Kind, Level, Urgency
@@ -111,10 +111,10 @@ def render_list(request, params, *, save_form=None, status=200):
     page = Paginator(queryset, PER_PAGE).get_page(params.get("page"))
     page.object_list = list(page.object_list)
     for ticket in page.object_list:
-        ticket.next_due_label = Deadline(kind=ticket.next_due_kind).label() if ticket.next_due_kind else ""
+        ticket.next_due_label = target_label(ticket.next_due_kind) if ticket.next_due_kind else ""
     query = meaningful(params)
     chosen_statuses = params.getlist("status")
-    active = [key for key in params if key not in NOT_FILTERS and any(v.strip() for v in params.getlist(key))]
+    active = [key for key in query if key not in NOT_FILTERS]
     context = base | {
         "page": page,
         "params": params,

@@ -15,6 +15,7 @@ from customers.selectors import access_organisation, hotlines_for
 
 from .. import limits, selectors, services
 from ..choices import OPEN_STATUSES, Status
+from ..filters import whole_number
 from ..forms import PortalRequestForm
 from ..services import staging
 
@@ -57,9 +58,9 @@ def portal(request):
 def _prefill(query, organisation) -> dict:
     """`?site=` and `?equipment=` of the organisation's own (a device brings its site); others are ignored."""
     initial = {}
-    site = organisation.sites.filter(pk=_number(query.get("site"))).first()
+    site = organisation.sites.filter(pk=whole_number(query.get("site"))).first()
     equipment = (
-        Equipment.objects.filter(site__organisation=organisation, pk=_number(query.get("equipment")))
+        Equipment.objects.filter(site__organisation=organisation, pk=whole_number(query.get("equipment")))
         .select_related("site")
         .first()
     )
@@ -68,14 +69,6 @@ def _prefill(query, organisation) -> dict:
     elif site is not None:
         initial["site"] = site.pk
     return initial
-
-
-def _number(value) -> int | None:
-    return (
-        int(value)
-        if value and str(value).isascii() and str(value).isdigit() and len(str(value)) < 19
-        else None
-    )
 
 
 def _new_request_page(request, organisation, form, *, kept=(), error=None, status=200):
